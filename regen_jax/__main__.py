@@ -1,0 +1,3 @@
+from regen_jax.main import run
+
+run()

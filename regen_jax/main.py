@@ -1,0 +1,67 @@
+"""regen_jax: train, sample from and evaluate the stages of regeneration-learning experiments.
+
+Usage:
+  python -m regen_jax train    --config configs/<file>.py[:arg] --workdir DIR [--config.key=value ...]
+  python -m regen_jax sample   --config configs/<file>.py[:arg] --workdir DIR [--output FILE.png]
+  python -m regen_jax evaluate --config configs/<file>.py[:arg] --workdir DIR
+
+train     trains (or resumes) the stage in DIR: checkpoints, metrics.jsonl, TensorBoard, samples/.
+sample    writes a PNG grid from the latest checkpoint (priors: one row per class).
+evaluate  scores the latest checkpoint on the evaluation split and writes DIR/eval_summary.json.
+"""
+
+import json
+import os
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from regen_jax.errors import UserError
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file[:arg].",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory of this stage's checkpoints and outputs.")
+_OUTPUT = flags.DEFINE_string("output", None, "sample: PNG to write (default DIR/samples/sample.png).")
+
+
+def _train(config, workdir):
+  from regen_jax.train import loop
+  loop.train(config, workdir)
+
+
+def _sample(config, workdir):
+  from regen_jax.train import loop
+  task, params, model_state = loop.restore_for_inference(config, workdir)
+  path = _OUTPUT.value or os.path.join(workdir, "samples", "sample.png")
+  task.write_samples(params, model_state, path)
+  print(f"wrote {path}")
+
+
+def _evaluate(config, workdir):
+  from regen_jax.train import loop
+  summary = loop.evaluate_stage(config, workdir)
+  with open(os.path.join(workdir, "eval_summary.json"), "w") as f:
+    json.dump(summary, f, indent=2)
+  print(json.dumps(summary))
+
+
+COMMANDS = {"train": _train, "sample": _sample, "evaluate": _evaluate}
+
+
+def main(argv):
+  if len(argv) != 2 or argv[1] not in COMMANDS:
+    raise app.UsageError(f"give one command of {', '.join(COMMANDS)}; got {argv[1:]}")
+  logging.set_verbosity(logging.WARNING)  # orbax and tfds log every file they touch at INFO
+  if _CONFIG.value is None or not _WORKDIR.value:
+    raise app.UsageError("--config and --workdir are required")
+  try:
+    COMMANDS[argv[1]](_CONFIG.value, _WORKDIR.value)
+  except UserError as e:
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+def run():
+  sys.modules["__main__"].__doc__ = __doc__  # absl prints it for --help / usage errors
+  app.run(main)

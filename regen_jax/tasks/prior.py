@@ -1,0 +1,223 @@
+"""Stage 2 (X -> Y'): class -> token grid of a stage-1 abstraction, autoregressive or MaskGIT.
+
+With the VQ tokenizer as stage 1 this is the regen prior; with the pixel-patch rule it is the
+direct X -> Y baseline — same transformer, same sampler, same budget.
+"""
+
+import functools
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from regen_jax import abstractions
+from regen_jax.errors import UserError
+from regen_jax.evaluate import images as image_io
+from regen_jax.evaluate.classifier import ClassifierScorer
+from regen_jax.models.transformer import TokenTransformer
+from regen_jax.tasks.base import ImageTask
+
+_ENCODE_CHUNK = 1000
+_EVAL_MASK_SEED = 0
+
+
+class Task(ImageTask):
+  progress_keys = ()
+
+  def __init__(self, config, workdir):
+    super().__init__(config, workdir)
+    if config.prior not in ("ar", "maskgit"):
+      raise UserError(f"prior must be 'ar' or 'maskgit', got {config.prior!r}")
+    self.abstraction = abstractions.load(config.stage1, config.stage1_workdir, self.image_shape)
+    self.num_positions = math.prod(self.abstraction.grid)
+    model = config.model
+    self.model = TokenTransformer(
+        vocab_size=self.abstraction.vocab_size,
+        tokens_per_position=self.abstraction.tokens_per_position,
+        num_positions=self.num_positions, num_classes=self.num_classes, width=model.width,
+        depth=model.depth, num_heads=model.num_heads, causal=config.prior == "ar",
+        mlp_ratio=model.mlp_ratio, dtype=jnp.dtype(config.compute_dtype))
+    self.scorer = ClassifierScorer(config.classifier_workdir) if config.classifier_workdir else None
+
+  # ---- data: images -> tokens, through a cache for learned abstractions ----
+  def _tokens(self, split: str) -> dict[str, np.ndarray]:
+    images = lambda: self._image_split(split)
+    if not self.config.stage1_workdir:
+      arrays = images()
+      return {"tokens": self._encode_all(arrays["image"]), "label": arrays["label"]}
+    slug = f"{self.config.dataset}-{split}".replace("/", "_")
+    path = os.path.join(self.config.stage1_workdir, "code_cache", self.abstraction.fingerprint,
+                        slug + ".npz")
+    if not os.path.exists(path):
+      arrays = images()
+      tokens = self._encode_all(arrays["image"])
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      tmp = f"{path}.{os.getpid()}.tmp.npz"  # atomic: concurrent hosts never read a partial file
+      np.savez(tmp, tokens=tokens, label=arrays["label"])
+      os.replace(tmp, path)
+      print(f"cached {len(tokens)} token grids of {split!r} in {path}", flush=True)
+    with np.load(path) as cached:
+      return {"tokens": cached["tokens"], "label": cached["label"]}
+
+  def _encode_all(self, images) -> np.ndarray:
+    chunks = [np.asarray(self.abstraction.encode(images[i:i + _ENCODE_CHUNK]))
+              for i in range(0, len(images), _ENCODE_CHUNK)]
+    return np.concatenate(chunks).reshape(len(images), self.num_positions, -1).astype(np.int32)
+
+  @functools.cached_property
+  def train_arrays(self):
+    return self._tokens(self.config.train_split)
+
+  @functools.cached_property
+  def eval_arrays(self):
+    return self._tokens(self.config.eval_split)
+
+  def example_batch(self, batch_size):
+    shape = (batch_size, self.num_positions, self.abstraction.tokens_per_position)
+    return {"tokens": np.zeros(shape, np.int32), "label": np.zeros((batch_size,), np.int64)}
+
+  # ---- the stage-1 pairing a checkpoint must keep ----
+  def meta(self):
+    return {**super().meta(), "stage1_fingerprint": self.abstraction.fingerprint}
+
+  def check_meta(self, meta, workdir):
+    if meta.get("stage1_fingerprint") != self.abstraction.fingerprint:
+      raise UserError(f"the prior in {workdir} was trained on the codes of stage 1 "
+                      f"{meta.get('stage1_fingerprint')!r}, but the configured stage 1 is "
+                      f"{self.abstraction.fingerprint!r}: retrain the prior or point "
+                      f"--config.stage1_workdir at the tokenizer it was trained with")
+
+  # ---- training ----
+  def init(self, rng, batch):
+    return self.model.init(rng, batch["tokens"], batch["label"])["params"], {}
+
+  def _token_nll(self, params, batch, rng):
+    """(per-position NLL (B, N) summed over a position's tokens, weights (B, N) of scored positions)."""
+    tokens, labels = batch["tokens"], batch["label"]
+    if self.config.prior == "ar":
+      logits = self.model.apply({"params": params}, tokens[:, :-1], labels)
+      weights = jnp.ones(tokens.shape[:2])
+    else:
+      masked = _random_mask(rng, tokens.shape[0], self.num_positions)
+      inputs = jnp.where(masked[..., None], self.abstraction.vocab_size, tokens)
+      logits = self.model.apply({"params": params}, inputs, labels)[:, 1:]
+      weights = masked.astype(jnp.float32)
+    nll = optax.softmax_cross_entropy_with_integer_labels(logits, tokens).sum(-1)
+    return nll, weights
+
+  def loss(self, params, model_state, batch, rng, step):
+    del step
+    nll, weights = self._token_nll(params, batch, rng)
+    loss = jnp.sum(nll * weights) / jnp.maximum(weights.sum(), 1) / self.abstraction.tokens_per_position
+    return loss, ({}, model_state)
+
+  def eval_metrics(self, params, model_state, batch):
+    del model_state
+    nll, weights = self._token_nll(params, batch, jax.random.key(_EVAL_MASK_SEED))
+    weights = weights * batch["mask"][:, None]
+    return {"nll": jnp.sum(nll * weights), "tokens": weights.sum() * self.abstraction.tokens_per_position}
+
+  def summarize(self, sums):
+    return {"nll_per_token": sums["nll"] / sums["tokens"]}
+
+  # ---- sampling ----
+  def sample_tokens(self, params, labels, rng):
+    if self.config.prior == "ar":
+      return self._sample_ar(params, labels, rng)
+    return self._sample_maskgit(params, labels, rng)
+
+  def _sample_ar(self, params, labels, rng):
+    """One position per step against a KV cache."""
+    decoder = self.model.clone(decode=True)
+    first = jnp.zeros((labels.shape[0], 1, self.abstraction.tokens_per_position), jnp.int32)
+    shapes = jax.eval_shape(lambda: decoder.init(rng, first, labels))["cache"]
+    cache = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+    def step(carry, _):
+      cache, previous, rng = carry
+      rng, sample_rng = jax.random.split(rng)
+      logits, updated = decoder.apply({"params": params, "cache": cache}, previous, labels,
+                                      mutable=["cache"])
+      token = jax.random.categorical(sample_rng, logits[:, -1] / self.config.sampling.temperature)
+      return (updated["cache"], token[:, None], rng), token
+
+    _, tokens = jax.lax.scan(step, (cache, first, rng), None, length=self.num_positions)
+    return tokens.transpose(1, 0, 2)
+
+  def _sample_maskgit(self, params, labels, rng):
+    """Parallel decoding: each step fixes the most confident positions (cosine schedule)."""
+    cfg, n, mask_id = self.config.sampling, self.num_positions, self.abstraction.vocab_size
+    tokens = jnp.full((labels.shape[0], n, self.abstraction.tokens_per_position), mask_id, jnp.int32)
+    unknown = jnp.ones((labels.shape[0], n), bool)
+    for t in range(cfg.maskgit_steps):
+      rng, sample_rng, noise_rng = jax.random.split(rng, 3)
+      logits = self.model.apply({"params": params}, tokens, labels)[:, 1:]
+      sampled = jax.random.categorical(sample_rng, logits / cfg.temperature)
+      log_probs = jnp.take_along_axis(jax.nn.log_softmax(logits), sampled[..., None], -1)
+      confidence = jnp.where(unknown, log_probs[..., 0].sum(-1), jnp.inf)
+      sampled = jnp.where(unknown[..., None], sampled, tokens)
+      progress = (t + 1) / cfg.maskgit_steps
+      annealed = cfg.maskgit_choice_temperature * (1 - progress)
+      confidence = confidence + annealed * jax.random.gumbel(noise_rng, confidence.shape)
+      still_masked = jnp.minimum(math.floor(n * math.cos(math.pi / 2 * progress)),
+                                 unknown.sum(-1, keepdims=True) - 1).clip(0)
+      unknown = _ranks(confidence) < still_masked
+      tokens = jnp.where(unknown[..., None], mask_id, sampled)
+    return tokens
+
+  @functools.cached_property
+  def _sample_images(self):
+    def sample(params, labels, rng):
+      tokens = self.sample_tokens(params, labels, rng)
+      grid = tokens.reshape(labels.shape[0], *self.abstraction.grid, -1)
+      return self.abstraction.decode(grid)
+    return jax.jit(sample)
+
+  def sample_images(self, params, labels, rng) -> np.ndarray:
+    """Images (N, H, W, C) in [0, 1] for class `labels`, in chunks of `config.sampling.batch_size`."""
+    size = self.config.sampling.batch_size
+    chunks = []
+    for i in range(0, len(labels), size):
+      chunk = np.asarray(labels[i:i + size])
+      padded = np.pad(chunk, (0, size - len(chunk)))  # one compiled shape
+      chunks.append(np.asarray(self._sample_images(params, padded, jax.random.fold_in(rng, i)))[:len(chunk)])
+    return np.concatenate(chunks)
+
+  def _class_samples(self, params, per_class: int, seed: int):
+    labels = np.repeat(np.arange(self.num_classes), per_class)
+    return self.sample_images(params, labels, jax.random.key(seed)), labels
+
+  def write_samples(self, params, model_state, path, seed=None):
+    """A PNG grid with a row per class; returns the images and their labels."""
+    del model_state
+    seed = self.config.seed if seed is None else seed
+    images, labels = self._class_samples(params, self.config.sampling.grid_columns, seed)
+    image_io.save_grid(path, images, rows=self.num_classes)
+    return images, labels
+
+  def on_eval(self, params, model_state, step, full=False):
+    """Writes a sample grid; scores samples with the classifier if one is configured."""
+    seed = self.config.seed + step
+    images, labels = self.write_samples(params, model_state, self.sample_path("samples", step), seed)
+    if not self.scorer:
+      return {}
+    if not full:
+      return {"sample_accuracy": self.scorer.accuracy(images, labels)}
+    images, labels = self._class_samples(params, self.config.eval_samples_per_class, seed + 1)
+    return self.scorer.scores(images, labels, self._image_split(self.config.eval_split)["image"])
+
+
+def _ranks(values):
+  """Rank of each entry along the last axis (0 = smallest)."""
+  return jnp.argsort(jnp.argsort(values, axis=-1), axis=-1)
+
+
+def _random_mask(rng, batch: int, length: int):
+  """MaskGIT training mask: a cosine-distributed fraction of positions, at least one, per row."""
+  ratio_rng, order_rng = jax.random.split(rng)
+  ratio = jnp.cos(jnp.pi / 2 * jax.random.uniform(ratio_rng, (batch, 1)))
+  count = jnp.clip(jnp.ceil(ratio * length), 1, length)
+  return _ranks(jax.random.uniform(order_rng, (batch, length))) < count

@@ -1,0 +1,50 @@
+"""orbax checkpoints of a workdir: train state + input-iterator state + metadata, one step each."""
+
+import os
+
+import jax
+import orbax.checkpoint as ocp
+
+from regen_jax.errors import UserError
+
+
+def directory(workdir: str) -> str:
+  return os.path.join(os.path.abspath(workdir), "checkpoints")
+
+
+def manager(workdir: str, save_every: int = 1, keep: int = 3, create: bool = True):
+  options = ocp.CheckpointManagerOptions(save_interval_steps=save_every, max_to_keep=keep,
+                                         create=create, enable_async_checkpointing=True)
+  return ocp.CheckpointManager(directory(workdir), options=options)
+
+
+def save(mngr, step: int, state, data_state: dict, meta: dict, force: bool = False) -> bool:
+  args = ocp.args.Composite(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state),
+                            meta=ocp.args.JsonSave(meta))
+  return mngr.save(step, args=args, force=force)
+
+
+def abstract_like(tree, sharding):
+  """Shapes and dtypes of `tree` placed with `sharding`: restores onto *this* run's devices."""
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), tree)
+
+
+def restore(mngr, step: int, abstract_state):
+  """Returns (state, data_state, meta) saved at `step`."""
+  args = ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state),
+                            data=ocp.args.JsonRestore(), meta=ocp.args.JsonRestore())
+  restored = mngr.restore(step, args=args)
+  return restored.state, restored.data, restored.meta
+
+
+def read_meta(workdir: str, step: int | None = None) -> tuple[int, dict]:
+  """The metadata of the latest (or given) checkpoint, without reading any array."""
+  if not os.path.isdir(directory(workdir)):
+    raise UserError(f"no checkpoint in {workdir}: train this stage first")
+  mngr = manager(workdir, create=False)
+  step = mngr.latest_step() if step is None else step
+  if step is None:
+    raise UserError(f"no checkpoint in {workdir}: train this stage first")
+  meta = mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta
+  mngr.close()
+  return step, meta
