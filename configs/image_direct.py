@@ -8,12 +8,13 @@ pipeline is the missing tokenizer.
 
 import ml_collections
 
-from configs import image_prior
+from regen_jax.tasks import prior
+from regen_jax.train import config as config_lib
 
 
 def get_config(arg=None):
-  config = image_prior.get_config(arg)
-  config.dataset = config.stage1.dataset  # break the link before replacing stage 1
-  config.stage1 = ml_collections.ConfigDict({"abstraction": "pixels", "patch_size": 4, "levels": 16})
-  config.stage1_workdir = ""  # a rule: nothing to load
+  args = config_lib.parse_arg(arg, prior="ar")
+  pixels = ml_collections.ConfigDict({"abstraction": "pixels", "patch_size": 4, "levels": 16})
+  config = prior.default_config(args.test, args.prior, stage1=pixels, stage1_workdir="")
+  config.classifier_workdir = "runs/image_classifier"
   return config

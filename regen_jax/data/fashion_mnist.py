@@ -45,6 +45,12 @@ def source_dir() -> str:
   return path
 
 
+def train_validation_indices(num_examples: int) -> tuple[np.ndarray, np.ndarray]:
+  """Sorted indices of the original training set that go to our train and validation splits."""
+  order = np.random.default_rng(_SPLIT_SEED).permutation(num_examples)
+  return np.sort(order[NUM_VALIDATION:]), np.sort(order[:NUM_VALIDATION])
+
+
 class RegenFashionMnist(tfds.core.GeneratorBasedBuilder):
   """Fashion-MNIST (Zalando), 28x28 grayscale, 10 classes; train/validation/test = 55k/5k/10k."""
 
@@ -70,13 +76,12 @@ class RegenFashionMnist(tfds.core.GeneratorBasedBuilder):
     root = source_dir()
     train_x = read_idx(os.path.join(root, "train-images-idx3-ubyte.gz"))
     train_y = read_idx(os.path.join(root, "train-labels-idx1-ubyte.gz"))
-    order = np.random.default_rng(_SPLIT_SEED).permutation(len(train_x))
-    valid, train = order[:NUM_VALIDATION], np.sort(order[NUM_VALIDATION:])
+    train, valid = train_validation_indices(len(train_x))
     test_x = read_idx(os.path.join(root, "t10k-images-idx3-ubyte.gz"))
     test_y = read_idx(os.path.join(root, "t10k-labels-idx1-ubyte.gz"))
     return {
         "train": self._generate_examples(train_x[train], train_y[train]),
-        "validation": self._generate_examples(train_x[np.sort(valid)], train_y[np.sort(valid)]),
+        "validation": self._generate_examples(train_x[valid], train_y[valid]),
         "test": self._generate_examples(test_x, test_y),
     }
 

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 
 class Classifier(nn.Module):
   num_classes: int
+  channels: tuple[int, ...] = (16, 32)  # a 3x3 conv pair, then 2x2 max-pool, per entry
   feature_dim: int = 128
   dtype: jnp.dtype = jnp.float32
 
@@ -13,7 +14,7 @@ class Classifier(nn.Module):
   def __call__(self, images, train: bool = False):
     """Returns (logits, features) for images in [0, 1]."""
     x = images * 2.0 - 1.0
-    for features in (32, 64):
+    for features in self.channels:
       x = nn.relu(nn.Conv(features, (3, 3), dtype=self.dtype)(x))
       x = nn.relu(nn.Conv(features, (3, 3), dtype=self.dtype)(x))
       x = nn.max_pool(x, (2, 2), strides=(2, 2))

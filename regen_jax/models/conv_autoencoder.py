@@ -28,11 +28,11 @@ class Encoder(nn.Module):
 
   @nn.compact
   def __call__(self, images):
+    # Residual blocks only below full resolution: that is where a CPU can afford them.
     x = nn.Conv(self.channels[0], (3, 3), dtype=self.dtype)(images * 2.0 - 1.0)
     for features in self.channels[1:]:
-      x = ResBlock(self.dtype)(x)
       x = nn.Conv(features, (4, 4), strides=(2, 2), dtype=self.dtype)(x)
-    x = ResBlock(self.dtype)(x)
+      x = ResBlock(self.dtype)(x)
     x = nn.swish(nn.GroupNorm(num_groups=min(8, x.shape[-1]), dtype=self.dtype)(x))
     return nn.Conv(self.code_dim, (1, 1), dtype=jnp.float32)(x)
 
@@ -46,12 +46,10 @@ class Decoder(nn.Module):
   @nn.compact
   def __call__(self, codes):
     x = nn.Conv(self.channels[-1], (3, 3), dtype=self.dtype)(codes)
-    x = ResBlock(self.dtype)(x)
-    for features in reversed(self.channels[:-1]):
-      batch, height, width, depth = x.shape
-      x = jax.image.resize(x, (batch, height * 2, width * 2, depth), "nearest")
-      x = nn.Conv(features, (3, 3), dtype=self.dtype)(x)
+    for level, features in enumerate(reversed(self.channels[:-1])):
       x = ResBlock(self.dtype)(x)
+      x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)  # nearest upsampling, cheap to differentiate
+      x = nn.Conv(features, (3, 3), dtype=self.dtype)(x)
     x = nn.swish(nn.GroupNorm(num_groups=min(8, x.shape[-1]), dtype=self.dtype)(x))
     return nn.Conv(self.out_channels, (3, 3), dtype=jnp.float32)(x)
 

@@ -1,10 +1,22 @@
 """The evaluation classifier, trained on the real training split with the shared loop."""
 
 import jax.numpy as jnp
+import ml_collections
 import optax
 
 from regen_jax.models.classifier import Classifier
 from regen_jax.tasks.base import ImageTask, to_float
+from regen_jax.train import config as config_lib
+
+
+def default_config(test: bool) -> ml_collections.ConfigDict:
+  config = config_lib.base(test)
+  config.task = "classifier"
+  config.num_steps = 20 if test else 500
+  config.model = ml_collections.ConfigDict()
+  config.model.channels = (8, 16) if test else (16, 32)
+  config.model.feature_dim = 16 if test else 128
+  return config
 
 
 class Task(ImageTask):
@@ -12,8 +24,8 @@ class Task(ImageTask):
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
-    self.model = Classifier(self.num_classes, config.model.feature_dim,
-                            jnp.dtype(config.compute_dtype))
+    self.model = Classifier(self.num_classes, tuple(config.model.channels),
+                            config.model.feature_dim, jnp.dtype(config.compute_dtype))
 
   def init(self, rng, batch):
     return self.model.init(rng, to_float(batch["image"]))["params"], {}

@@ -10,6 +10,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 
@@ -19,9 +20,39 @@ from regen_jax.evaluate import images as image_io
 from regen_jax.evaluate.classifier import ClassifierScorer
 from regen_jax.models.transformer import TokenTransformer
 from regen_jax.tasks.base import ImageTask
+from regen_jax.train import config as config_lib
 
 _ENCODE_CHUNK = 1000
 _EVAL_MASK_SEED = 0
+
+
+def default_config(test: bool, prior: str, stage1: ml_collections.ConfigDict,
+                   stage1_workdir: str) -> ml_collections.ConfigDict:
+  """A prior of kind `prior` ('ar' | 'maskgit') over the abstraction that `stage1` configures."""
+  config = config_lib.base(test)
+  config.task = "prior"
+  config.prior = prior
+  config.stage1 = stage1
+  config.stage1_workdir = stage1_workdir  # "" for rule abstractions: nothing to load
+  config.classifier_workdir = ""  # "" = no classifier scores
+  config.num_steps = 20 if test else 1500
+  config.optimizer.learning_rate = 1e-3
+  config.optimizer.weight_decay = 0.01
+
+  config.model = ml_collections.ConfigDict()
+  config.model.width = 32 if test else 128
+  config.model.depth = 2 if test else 4
+  config.model.num_heads = 2 if test else 4
+  config.model.mlp_ratio = 4
+
+  config.sampling = ml_collections.ConfigDict()
+  config.sampling.temperature = 1.0
+  config.sampling.maskgit_steps = 8
+  config.sampling.maskgit_choice_temperature = 4.5
+  config.sampling.batch_size = 100
+  config.sampling.grid_columns = 10  # samples per class in the PNG grid
+  config.eval_samples_per_class = 10 if test else 100  # for `evaluate`'s scores
+  return config
 
 
 class Task(ImageTask):

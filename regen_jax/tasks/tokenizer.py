@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 
 from regen_jax.abstractions import vq
 from regen_jax.errors import UserError
@@ -9,8 +10,35 @@ from regen_jax.evaluate import images as image_io
 from regen_jax.evaluate.metrics import psnr_per_image
 from regen_jax.models.conv_autoencoder import Decoder, Encoder, PatchDiscriminator
 from regen_jax.tasks.base import ImageTask, to_float
+from regen_jax.train import config as config_lib
 
 _NUM_RECONSTRUCTIONS_SHOWN = 32
+
+
+def default_config(test: bool) -> ml_collections.ConfigDict:
+  """28x28 -> 7x7 codes of a 256-entry codebook; `test`: a tiny variant that runs in seconds."""
+  config = config_lib.base(test)
+  config.task = "tokenizer"
+  config.abstraction = "vq_tokenizer"  # how a stage 2 loads this stage (regen_jax/abstractions)
+  config.num_steps = 20 if test else 800  # ≈ 3 min on 2 CPU cores, ≈ 23 dB validation PSNR
+  config.batch_size = 16 if test else 64
+  config.optimizer.learning_rate = 2e-3
+
+  config.model = ml_collections.ConfigDict()
+  config.model.channels = (8, 16) if test else (16, 32, 64)  # one stride-2 per extra entry
+  config.model.code_dim = 8 if test else 16
+
+  config.vq = ml_collections.ConfigDict()
+  config.vq.codebook_size = 32 if test else 256
+  config.vq.commitment_cost = 0.25
+  config.vq.ema_decay = 0.99
+  config.vq.dead_code_threshold = 1.0  # EMA count per batch below which a code is restarted
+  config.vq.kmeans_iterations = 10
+
+  config.adversarial = ml_collections.ConfigDict()
+  config.adversarial.weight = 0.0  # > 0 adds a patch discriminator (hinge loss)
+  config.adversarial.start_step = 5 if test else 1000
+  return config
 
 
 class Task(ImageTask):

@@ -1,0 +1,113 @@
+"""The image domain end to end with tiny configs: stages, CLI, outputs, and clear errors."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.helpers import cli, logged, losses
+
+TOKENIZER = "image_tokenizer.py:test"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir):
+  """Classifier, tokenizer and MaskGIT prior trained once with the tiny configs."""
+  root = tmp_path_factory.mktemp("image")
+  dirs = {name: root / name for name in ("classifier", "tokenizer", "prior")}
+  cli("train", "image_classifier.py:test", dirs["classifier"])
+  cli("train", TOKENIZER, dirs["tokenizer"], "--config.num_steps=40")
+  cli("train", "image_prior.py:prior=maskgit,test", dirs["prior"],
+      f"--config.stage1_workdir={dirs['tokenizer']}",
+      f"--config.classifier_workdir={dirs['classifier']}")
+  return dirs
+
+
+def test_workdir_holds_checkpoints_metrics_events_samples_and_config(trained):
+  workdir = trained["tokenizer"]
+  assert {"checkpoints", "metrics.jsonl", "tensorboard", "samples", "config.json"} <= set(os.listdir(workdir))
+  assert any(name.startswith("events.out.tfevents") for name in os.listdir(workdir / "tensorboard"))
+  rows = logged(workdir)
+  assert all("step" in row for row in rows)
+  assert any("loss" in row for row in rows) and any("eval/psnr" in row for row in rows)
+  assert json.load(open(workdir / "config.json"))["vq"]["codebook_size"] == 32
+  assert os.listdir(workdir / "samples")
+
+
+def test_tokenizer_loss_falls(trained):
+  logged_losses = losses(trained["tokenizer"])
+  steps = sorted(logged_losses)
+  assert logged_losses[steps[-1]][0] < 0.7 * logged_losses[steps[0]][0]
+
+
+def test_prior_grid_has_a_row_per_class(trained):
+  rows = [r for r in logged(trained["prior"]) if "eval/sample_accuracy" in r]
+  assert rows and 0 <= rows[-1]["eval/sample_accuracy"] <= 1
+  out = trained["prior"] / "grid.png"
+  cli("sample", "image_prior.py:prior=maskgit,test", trained["prior"], f"--output={out}",
+      f"--config.stage1_workdir={trained['tokenizer']}")
+  width, height = Image.open(out).size
+  cell = 3 * (28 + 2)  # upscale x (image + padding)
+  assert height == 10 * cell + 3 * 2 and width == 10 * cell + 3 * 2
+
+
+def test_evaluate_reports_classifier_scores(trained):
+  result = cli("evaluate", "image_prior.py:prior=maskgit,test", trained["prior"],
+               f"--config.stage1_workdir={trained['tokenizer']}",
+               f"--config.classifier_workdir={trained['classifier']}")
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert {"nll_per_token", "sample_accuracy", "frechet_distance"} <= set(summary)
+  assert json.load(open(trained["prior"] / "eval_summary.json")) == summary
+
+
+def test_code_cache_is_keyed_by_the_tokenizer_checkpoint(trained):
+  cache = trained["tokenizer"] / "code_cache"
+  (key,) = os.listdir(cache)
+  assert key.startswith("vq-step40-")
+  cached = np.load(cache / key / "regen_fashion_mnist_tiny-train.npz")
+  assert cached["tokens"].shape == (512, 49, 1) and cached["tokens"].max() < 32
+
+
+def _assert_clean_error(result, workdir, pattern):
+  assert result.returncode != 0
+  lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+  assert "Traceback" not in result.stderr, result.stderr
+  assert pattern in lines[-1], result.stderr
+  assert not os.path.exists(workdir)
+
+
+def test_unknown_config_key_is_one_clear_line(tmp_path, data_dir):
+  workdir = tmp_path / "w"
+  result = cli("train", TOKENIZER, workdir, "--config.no_such_key=1", check=False)
+  _assert_clean_error(result, workdir, "no_such_key")
+
+
+def test_wrong_typed_value_is_one_clear_line(tmp_path, data_dir):
+  workdir = tmp_path / "w"
+  result = cli("train", TOKENIZER, workdir, "--config.num_steps=many", check=False)
+  _assert_clean_error(result, workdir, "num_steps")
+
+
+def test_missing_stage1_checkpoint_is_one_clear_line(tmp_path, data_dir):
+  workdir = tmp_path / "w"
+  result = cli("train", "image_prior.py:test", workdir,
+               f"--config.stage1_workdir={tmp_path / 'nothing'}", check=False)
+  _assert_clean_error(result, workdir, "train the tokenizer (stage 1) first")
+
+
+def test_stage1_config_mismatch_is_one_clear_line(tmp_path, trained):
+  workdir = tmp_path / "w"
+  result = cli("train", "image_prior.py:test", workdir, f"--config.stage1_workdir={trained['tokenizer']}",
+               "--config.stage1.vq.codebook_size=64", check=False)
+  _assert_clean_error(result, workdir, "vq.codebook_size: config has 64, stage 1 has 32")
+
+
+def test_prior_paired_with_another_tokenizer_is_refused(tmp_path, trained):
+  other = tmp_path / "other_tokenizer"
+  cli("train", TOKENIZER, other, "--config.num_steps=10", "--config.seed=7")
+  result = cli("sample", "image_prior.py:prior=maskgit,test", trained["prior"],
+               f"--config.stage1_workdir={other}", check=False)
+  assert result.returncode != 0 and "Traceback" not in result.stderr
+  assert "was trained on the codes of stage 1" in result.stderr.strip().splitlines()[-1]

@@ -1,0 +1,100 @@
+"""Resume after SIGKILL (bitwise), SIGTERM saves and exits 0, NaN stops with the step named."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from regen_jax.tasks import tokenizer
+from regen_jax.train import checkpoint, loop
+from tests.helpers import ROOT, cli, losses
+
+# Adversarial loss on: the resumed state then holds generator, discriminator and VQ statistics.
+_RUN = ("--config.num_steps=200", "--config.checkpoint_every=10", "--config.eval_every=100",
+        "--config.adversarial.weight=0.1")
+
+
+def _start(workdir, *overrides):
+  args = [sys.executable, "-m", "regen_jax", "train", "--config",
+          os.path.join(ROOT, "configs", "image_tokenizer.py:test"), "--workdir", str(workdir),
+          *_RUN, *overrides]
+  return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_checkpoint(workdir, step, process, timeout=240):
+  deadline = time.time() + timeout
+  path = os.path.join(workdir, "checkpoints", str(step))
+  while not os.path.isdir(path):
+    assert process.poll() is None, process.communicate()[1][-2000:]
+    assert time.time() < deadline, "no checkpoint in time"
+    time.sleep(0.05)
+
+
+def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, data_dir):
+  reference = tmp_path / "uninterrupted"
+  cli("train", "image_tokenizer.py:test", reference, *_RUN)
+  killed = tmp_path / "killed"
+  process = _start(killed)
+  try:
+    _wait_for_checkpoint(killed, 30, process)
+  finally:
+    process.kill()
+    process.wait()
+  assert len(losses(killed)) < len(losses(reference))  # it really stopped early
+  resumed = cli("train", "image_tokenizer.py:test", killed, *_RUN)
+  assert "resumed from step" in resumed.stdout
+  expected, got = losses(reference), losses(killed)
+  assert sorted(got) == sorted(expected)
+  for step, values in got.items():
+    assert values == [expected[step][0]] * len(values), step
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_zero(tmp_path, data_dir):
+  process = _start(tmp_path / "run")
+  try:
+    _wait_for_checkpoint(tmp_path / "run", 20, process)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+  finally:
+    process.kill()
+  assert process.returncode == 0, stderr[-2000:]
+  saved = [line for line in stdout.splitlines() if line.startswith("SIGTERM: saved step")]
+  assert saved, stdout[-2000:]
+  step = int(saved[0].split()[3].rstrip(","))
+  assert 20 <= step < 200
+  assert checkpoint.manager(str(tmp_path / "run"), create=False).latest_step() == step
+
+
+def test_nan_loss_stops_with_the_step_and_no_nan_checkpoint(tmp_path, data_dir, monkeypatch):
+  config = tokenizer.default_config(test=True)
+  config.num_steps, config.checkpoint_every, config.log_every = 30, 4, 5
+  bad_step = 6
+  real_build = loop.build_task
+
+  def build_poisoned(config, workdir=None):
+    task = real_build(config, workdir)
+    honest_loss = task.loss
+
+    def loss(params, model_state, batch, rng, step):
+      value, aux = honest_loss(params, model_state, batch, rng, step)
+      return jax.numpy.where(step >= bad_step, jax.numpy.nan, value), aux
+    task.loss = loss
+    return task
+
+  monkeypatch.setattr(loop, "build_task", build_poisoned)
+  workdir = str(tmp_path / "nan")
+  with pytest.raises(loop.TrainingDiverged, match=f"NaN/Inf at step {bad_step}"):
+    loop.train(config, workdir)
+  mngr = checkpoint.manager(workdir, create=False)
+  assert max(mngr.all_steps()) <= bad_step
+  monkeypatch.setattr(loop, "build_task", real_build)
+  _, params, vq_state = loop.restore_for_inference(config, workdir)
+  leaves = jax.tree.leaves((params, vq_state))
+  assert all(np.all(np.isfinite(np.asarray(leaf))) for leaf in leaves)
+  assert not math.isnan(losses(workdir)[5][0])
