@@ -16,5 +16,5 @@ def get_config(arg=None):
   args = config_lib.parse_arg(arg, prior="ar")
   pixels = ml_collections.ConfigDict({"abstraction": "pixels", "patch_size": 4, "levels": 16})
   config = prior.default_config(args.test, args.prior, stage1=pixels, stage1_workdir="")
-  config.classifier_workdir = "runs/image_classifier"
+  config.classifier_workdir = ""  # a trained configs/image_classifier.py workdir adds sample scores
   return config

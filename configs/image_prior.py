@@ -15,5 +15,5 @@ def get_config(arg=None):
   config = prior.default_config(args.test, args.prior, stage1=tokenizer.default_config(args.test),
                                 stage1_workdir="runs/image_tokenizer")
   config.dataset = config.stage1.get_ref("dataset")  # one dataset for both stages
-  config.classifier_workdir = "runs/image_classifier"
+  config.classifier_workdir = ""  # a trained configs/image_classifier.py workdir adds sample scores
   return config

@@ -23,6 +23,13 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config fil
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of this stage's checkpoints and outputs.")
 _OUTPUT = flags.DEFINE_string("output", None, "sample: PNG to write (default DIR/samples/sample.png).")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None, "host:port of process 0 for multi-host runs (jax.distributed); "
+    "omit on one host, or on TPU/SLURM where JAX finds it itself (then pass --distributed).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes of a multi-host run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-host run.")
+_DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() with "
+                                 "the cluster's auto-detected settings.")
 
 
 def _train(config, workdir):
@@ -55,6 +62,10 @@ def main(argv):
   logging.set_verbosity(logging.WARNING)  # orbax and tfds log every file they touch at INFO
   if _CONFIG.value is None or not _WORKDIR.value:
     raise app.UsageError("--config and --workdir are required")
+  if _DISTRIBUTED.value or _COORDINATOR.value:
+    import jax
+    jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
+                               num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
   try:
     COMMANDS[argv[1]](_CONFIG.value, _WORKDIR.value)
   except UserError as e:
@@ -62,6 +73,20 @@ def main(argv):
     sys.exit(2)
 
 
+def _parse_flags(argv):
+  """absl's parser, with a bad flag (unknown config key, wrong type) reported in one line."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    message = str(e)
+  except (AttributeError, KeyError) as e:  # how config_flags reports a key the config lacks
+    key = str(e).strip("\"'")
+    given = [a for a in argv if a.startswith("--config.") and key in a.split("=")[0]]
+    message = f"unknown config key {key!r} in {given[0] if given else 'a --config override'}"
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(2)
+
+
 def run():
   sys.modules["__main__"].__doc__ = __doc__  # absl prints it for --help / usage errors
-  app.run(main)
+  app.run(main, flags_parser=_parse_flags)

@@ -21,9 +21,26 @@ def quantize(codebook, vectors):
   return ids, codebook[ids]
 
 
+def kmeans_plus_plus(vectors, num_codes: int, rng):
+  """k-means++ seeding: each new center drawn with probability ∝ squared distance to the chosen."""
+  first_rng, rng = jax.random.split(rng)
+  first = vectors[jax.random.randint(first_rng, (), 0, vectors.shape[0])]
+  centers = jnp.zeros((num_codes, vectors.shape[-1]), vectors.dtype).at[0].set(first)
+  nearest_sq = jnp.sum((vectors - first) ** 2, -1)
+
+  def pick(i, carry):
+    centers, nearest_sq = carry
+    logits = jnp.log(jnp.maximum(nearest_sq, 1e-30))
+    chosen = vectors[jax.random.categorical(jax.random.fold_in(rng, i), logits)]
+    nearest_sq = jnp.minimum(nearest_sq, jnp.sum((vectors - chosen) ** 2, -1))
+    return centers.at[i].set(chosen), nearest_sq
+
+  return jax.lax.fori_loop(1, num_codes, pick, (centers, nearest_sq))[0]
+
+
 def kmeans(vectors, num_codes: int, rng, iterations: int):
-  """Lloyd's k-means from a random subset; an empty cluster keeps its previous center."""
-  centers = jax.random.choice(rng, vectors, (num_codes,), replace=vectors.shape[0] < num_codes)
+  """Lloyd's k-means from k-means++ seeds; an empty cluster keeps its previous center."""
+  centers = kmeans_plus_plus(vectors, num_codes, rng)
 
   def update(centers, _):
     onehot = jax.nn.one_hot(nearest(centers, vectors), num_codes, dtype=vectors.dtype)

@@ -22,6 +22,7 @@ def default_config(test: bool) -> ml_collections.ConfigDict:
   config.abstraction = "vq_tokenizer"  # how a stage 2 loads this stage (regen_jax/abstractions)
   config.num_steps = 20 if test else 800  # ≈ 3 min on 2 CPU cores, ≈ 23 dB validation PSNR
   config.batch_size = 16 if test else 64
+  config.eval_every = 10 if test else 400
   config.optimizer.learning_rate = 2e-3
 
   config.model = ml_collections.ConfigDict()

@@ -37,7 +37,7 @@ def train_step(state: TrainState, batch, rng, *, loss_fn: Callable, tx, ema_deca
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
   (loss, (metrics, model_state)), grads = grad_fn(state.params, state.model_state, batch, rng,
                                                   state.step)
-  grad_norm = optax.global_norm(grads)
+  grad_norm = optax.tree.norm(grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   ema_params = state.ema_params
