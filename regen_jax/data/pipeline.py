@@ -54,27 +54,35 @@ def load_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndar
   return arrays
 
 
-def train_iterator(arrays: dict[str, np.ndarray], global_batch_size: int, seed: int):
-  """Endless shuffled batches of this process's share of a global batch (reshuffled each epoch)."""
+def _process_rows(global_batch_size: int) -> slice:
+  """This process's contiguous block of a global batch: the assembled batch keeps the order a
+  single process would see (row order matters to e.g. dead-code restarts)."""
   count, index = jax.process_count(), jax.process_index()
   if global_batch_size % count:
-    raise UserError(f"batch_size {global_batch_size} is not divisible by {count} processes")
+    raise UserError(f"batch size {global_batch_size} is not divisible by {count} processes")
+  share = global_batch_size // count
+  return slice(index * share, (index + 1) * share)
+
+
+def train_iterator(arrays: dict[str, np.ndarray], global_batch_size: int, seed: int):
+  """Endless shuffled batches of this process's share of a global batch (reshuffled each epoch)."""
+  rows = _process_rows(global_batch_size)
   n = len(next(iter(arrays.values())))
   indices = grain.MapDataset.range(n).shuffle(seed=seed).repeat(None)
   local = indices.batch(global_batch_size, drop_remainder=True)
-  local = local.map(lambda idx: {k: v[idx[index::count]] for k, v in arrays.items()})
+  local = local.map(lambda idx: {k: v[idx[rows]] for k, v in arrays.items()})
   return iter(local.to_iter_dataset())
 
 
 def eval_batches(arrays: dict[str, np.ndarray], global_batch_size: int, limit: int | None = None):
   """Yields this process's share of ordered global batches; the last is padded, `mask` marks real rows."""
-  count, index = jax.process_count(), jax.process_index()
+  rows = _process_rows(global_batch_size)
   n = len(next(iter(arrays.values())))
   n = min(n, limit) if limit else n
   for start in range(0, n, global_batch_size):
     idx = np.arange(start, start + global_batch_size)
     mask = idx < n
-    idx = np.where(mask, idx, 0)[index::count]
+    idx = np.where(mask, idx, 0)[rows]
     batch = {k: v[idx] for k, v in arrays.items()}
-    batch["mask"] = mask[index::count].astype(np.float32)
+    batch["mask"] = mask[rows].astype(np.float32)
     yield batch

@@ -36,7 +36,7 @@ def default_config(test: bool, prior: str, stage1: ml_collections.ConfigDict,
   config.stage1_workdir = stage1_workdir  # "" for rule abstractions: nothing to load
   config.classifier_workdir = ""  # "" = no classifier scores
   config.num_steps = 20 if test else 500  # ≈ 4.5 min on 2 CPU cores at width 128, depth 4
-  config.eval_every = 10 if test else 250
+  config.eval_every = 10 if test else 500  # one evaluation, at the end: sampling costs CPU time
   config.optimizer.learning_rate = 1e-3
   config.optimizer.weight_decay = 0.01
 
