@@ -39,7 +39,7 @@ def _train(config, workdir):
 
 def _sample(config, workdir):
   from regen_jax.train import loop
-  task, params, model_state = loop.restore_for_inference(config, workdir)
+  task, params, model_state, _ = loop.restore_for_inference(config, workdir)
   path = _OUTPUT.value or os.path.join(workdir, "samples", "sample.png")
   task.write_samples(params, model_state, path)
   print(f"wrote {path}")

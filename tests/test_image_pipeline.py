@@ -2,12 +2,17 @@
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import cli, logged, losses
+from regen_jax import abstractions
+from regen_jax.errors import UserError
+from regen_jax.train import loop
+from tests.helpers import ROOT, cli, logged, losses
 
 TOKENIZER = "image_tokenizer.py:test"
 
@@ -111,3 +116,23 @@ def test_prior_paired_with_another_tokenizer_is_refused(tmp_path, trained):
                f"--config.stage1_workdir={other}", check=False)
   assert result.returncode != 0 and "Traceback" not in result.stderr
   assert "was trained on the codes of stage 1" in result.stderr.strip().splitlines()[-1]
+
+
+def test_trained_tokenizer_round_trips_and_refuses_wrong_shapes(trained, tiny_validation):
+  stage1 = loop.saved_config(str(trained["tokenizer"]))
+  tokenizer = abstractions.load(stage1, str(trained["tokenizer"]), (28, 28, 1))
+  images = tiny_validation["image"][:8]
+  tokens = tokenizer.encode(images)
+  assert tokens.shape == (8, 14, 14, 1) and int(tokens.max()) < tokenizer.vocab_size
+  decoded = np.asarray(tokenizer.decode(tokens))
+  assert decoded.shape == (8, 28, 28, 1)
+  assert np.mean((decoded - images / 255.0) ** 2) < np.mean((images / 255.0) ** 2)  # not blank
+  with pytest.raises(UserError, match="encode expects uint8 images of shape"):
+    tokenizer.encode(np.zeros((8, 32, 32, 3), np.uint8))
+
+
+def test_help_lists_the_commands():
+  result = subprocess.run([sys.executable, "-m", "regen_jax", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+  for command in ("train", "sample", "evaluate"):
+    assert f"python -m regen_jax {command}" in result.stdout + result.stderr

@@ -94,7 +94,7 @@ def test_nan_loss_stops_with_the_step_and_no_nan_checkpoint(tmp_path, data_dir, 
   mngr = checkpoint.manager(workdir, create=False)
   assert max(mngr.all_steps()) <= bad_step
   monkeypatch.setattr(loop, "build_task", real_build)
-  _, params, vq_state = loop.restore_for_inference(config, workdir)
+  _, params, vq_state, _ = loop.restore_for_inference(config, workdir)
   leaves = jax.tree.leaves((params, vq_state))
   assert all(np.all(np.isfinite(np.asarray(leaf))) for leaf in leaves)
   assert not math.isnan(losses(workdir)[5][0])

@@ -42,7 +42,7 @@ class VQTokenizer:
 
 
 def load(stage1_config, stage1_workdir, image_shape):
-  from regen_jax.train import checkpoint, loop  # the loop imports abstractions: import late
+  from regen_jax.train import loop  # the loop imports abstractions: import late
 
   saved = loop.saved_config(stage1_workdir, "the tokenizer (stage 1)")
   defining = lambda config: ml_collections.ConfigDict({k: config.get(k) for k in _DEFINING_KEYS})
@@ -50,8 +50,7 @@ def load(stage1_config, stage1_workdir, image_shape):
   if differences:
     raise UserError(f"stage-1 config does not match the tokenizer in {stage1_workdir}: "
                     + "; ".join(differences))
-  step, _ = checkpoint.read_meta(stage1_workdir)
-  task, params, vq_state = loop.restore_for_inference(saved, stage1_workdir, step)
+  task, params, vq_state, step = loop.restore_for_inference(saved, stage1_workdir)
   if tuple(task.image_shape) != tuple(image_shape):
     raise UserError(f"tokenizer in {stage1_workdir} was trained on images of shape "
                     f"{task.image_shape}, this dataset has {image_shape}")

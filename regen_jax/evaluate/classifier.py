@@ -13,8 +13,8 @@ class ClassifierScorer:
 
   def __init__(self, workdir: str):
     from regen_jax.train import loop  # import late: the loop imports the tasks
-    task, params, _ = loop.restore_stage(workdir, "the evaluation classifier "
-                                                  "(configs/image_classifier.py)")
+    task, params, _, _ = loop.restore_stage(workdir, "the evaluation classifier "
+                                                     "(configs/image_classifier.py)")
     self.image_shape = task.image_shape
     self._apply = jax.jit(lambda x: task.model.apply({"params": params}, x))
     self._real_features = {}

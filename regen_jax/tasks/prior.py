@@ -76,28 +76,28 @@ class Task(ImageTask):
 
   # ---- data: images -> tokens, through a cache for learned abstractions ----
   def _tokens(self, split: str) -> dict[str, np.ndarray]:
-    images = lambda: self._image_split(split)
-    if not self.config.stage1_workdir:
-      arrays = images()
-      return {"tokens": self._encode_all(arrays["image"]), "label": arrays["label"]}
+    if not self.config.stage1_workdir:  # a rule: encoding is cheap, nothing to cache
+      return self._encode_split(split)
     slug = f"{self.config.dataset}-{split}".replace("/", "_")
     path = os.path.join(self.config.stage1_workdir, "code_cache", self.abstraction.fingerprint,
                         slug + ".npz")
     if not os.path.exists(path):
-      arrays = images()
-      tokens = self._encode_all(arrays["image"])
+      encoded = self._encode_split(split)
       os.makedirs(os.path.dirname(path), exist_ok=True)
       tmp = f"{path}.{os.getpid()}.tmp.npz"  # atomic: concurrent hosts never read a partial file
-      np.savez(tmp, tokens=tokens, label=arrays["label"])
+      np.savez(tmp, **encoded)
       os.replace(tmp, path)
-      print(f"cached {len(tokens)} token grids of {split!r} in {path}", flush=True)
+      print(f"cached {len(encoded['tokens'])} token grids of {split!r} in {path}", flush=True)
     with np.load(path) as cached:
       return {"tokens": cached["tokens"], "label": cached["label"]}
 
-  def _encode_all(self, images) -> np.ndarray:
+  def _encode_split(self, split: str) -> dict[str, np.ndarray]:
+    arrays = self._image_split(split)
+    images = arrays["image"]
     chunks = [np.asarray(self.abstraction.encode(images[i:i + _ENCODE_CHUNK]))
               for i in range(0, len(images), _ENCODE_CHUNK)]
-    return np.concatenate(chunks).reshape(len(images), self.num_positions, -1).astype(np.int32)
+    tokens = np.concatenate(chunks).reshape(len(images), self.num_positions, -1)
+    return {"tokens": tokens.astype(np.int32), "label": arrays["label"]}
 
   @functools.cached_property
   def train_arrays(self):

@@ -37,12 +37,12 @@ def restore(mngr, step: int, abstract_state):
   return restored.state, restored.data, restored.meta
 
 
-def read_meta(workdir: str, step: int | None = None) -> tuple[int, dict]:
-  """The metadata of the latest (or given) checkpoint, without reading any array."""
+def read_meta(workdir: str) -> tuple[int, dict]:
+  """(step, metadata) of the latest checkpoint, without reading any array."""
   if not os.path.isdir(directory(workdir)):
     raise UserError(f"no checkpoint in {workdir}: train this stage first")
   mngr = manager(workdir, create=False)
-  step = mngr.latest_step() if step is None else step
+  step = mngr.latest_step()
   if step is None:
     raise UserError(f"no checkpoint in {workdir}: train this stage first")
   meta = mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore())).meta

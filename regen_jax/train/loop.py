@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import threading
+from typing import Any, NamedTuple
 
 import jax
 import ml_collections
@@ -54,23 +55,29 @@ def saved_config(workdir: str, what: str = "this stage") -> ml_collections.Confi
     return ml_collections.ConfigDict(json.load(f))
 
 
-def restore_stage(workdir: str, what: str = "this stage"):
-  """(task, params, model_state) of the stage trained in `workdir`, built from its own config."""
+class Restored(NamedTuple):
+  task: Any
+  params: Any  # the EMA parameters when the stage kept them
+  model_state: Any
+  step: int
+
+
+def restore_stage(workdir: str, what: str = "this stage") -> Restored:
+  """The stage trained in `workdir`, built from its own config."""
   return restore_for_inference(saved_config(workdir, what), workdir)
 
 
-def restore_for_inference(config, workdir: str, step: int | None = None):
-  """Returns (task, params, model_state) of a trained stage; params are the EMA ones if kept."""
+def restore_for_inference(config, workdir: str) -> Restored:
+  """The latest checkpoint of a trained stage, placed on this run's devices."""
   task = build_task(config, workdir)
-  mesh = sharding.make_mesh()
   abstract, _ = _abstract_state(task, optimizer.make(config), config)
-  saved_step, meta = checkpoint.read_meta(workdir, step)
+  step, meta = checkpoint.read_meta(workdir)
   task.check_meta(meta, workdir)
   mngr = checkpoint.manager(workdir, create=False)
-  state, _, _ = checkpoint.restore(mngr, saved_step,
-                                   checkpoint.abstract_like(abstract, sharding.replicated(mesh)))
+  replicated = sharding.replicated(sharding.make_mesh())
+  state, _, _ = checkpoint.restore(mngr, step, checkpoint.abstract_like(abstract, replicated))
   mngr.close()
-  return task, state.eval_params(), state.model_state
+  return Restored(task, state.eval_params(), state.model_state, step)
 
 
 def _stop_on_sigterm() -> threading.Event:
@@ -105,6 +112,25 @@ def _check_finite(state, step: int):
                            f"step {step} and no checkpoint after step {bad} was written")
 
 
+def _initial_state(task, config, workdir, mesh, tx, mngr, train_iter):
+  """A fresh state, or the workdir's latest checkpoint (and the iterator moved to its position)."""
+  abstract, init_state = _abstract_state(task, tx, config)
+  replicated = sharding.replicated(mesh)
+  start = mngr.latest_step()
+  if start is None:
+    _write_config(config, workdir)
+    # Data-dependent initialisation (e.g. k-means codebooks) sees the first training batch.
+    first = next(pipeline.train_iterator(task.train_arrays, config.batch_size, config.seed))
+    return jax.jit(init_state, out_shardings=replicated)(jax.random.key(config.seed),
+                                                         sharding.global_batch(mesh, first))
+  state, data_state, meta = checkpoint.restore(mngr, start,
+                                               checkpoint.abstract_like(abstract, replicated))
+  task.check_meta(meta, workdir)
+  train_iter.set_state(data_state)
+  print(f"resumed from step {start} in {workdir}", flush=True)
+  return state
+
+
 def train(config, workdir: str):
   task = build_task(config, workdir)  # validates stage-1 inputs before anything is written
   mesh = sharding.make_mesh()
@@ -112,24 +138,10 @@ def train(config, workdir: str):
     if config[name] % jax.device_count():
       raise UserError(f"{name}={config[name]} is not divisible by {jax.device_count()} devices")
   tx = optimizer.make(config)
-  abstract, init_state = _abstract_state(task, tx, config)
-  replicated = sharding.replicated(mesh)
   train_iter = pipeline.train_iterator(task.train_arrays, config.batch_size, config.seed)
   mngr = checkpoint.manager(workdir, config.checkpoint_every, config.keep_checkpoints)
-  start = mngr.latest_step()
-  if start is None:
-    _write_config(config, workdir)
-    # Data-dependent initialisation (e.g. k-means codebooks) sees the first training batch.
-    first = next(pipeline.train_iterator(task.train_arrays, config.batch_size, config.seed))
-    state = jax.jit(init_state, out_shardings=replicated)(jax.random.key(config.seed),
-                                                          sharding.global_batch(mesh, first))
-  else:
-    state, data_state, meta = checkpoint.restore(
-        mngr, start, checkpoint.abstract_like(abstract, replicated))
-    task.check_meta(meta, workdir)
-    train_iter.set_state(data_state)
-    print(f"resumed from step {start} in {workdir}", flush=True)
-
+  state = _initial_state(task, config, workdir, mesh, tx, mngr, train_iter)
+  replicated = sharding.replicated(mesh)
   step_fn = jax.jit(functools.partial(state_lib.train_step, loss_fn=task.loss, tx=tx,
                                       ema_decay=config.ema_decay),
                     donate_argnums=(0,), out_shardings=(replicated, replicated))
@@ -170,10 +182,9 @@ def train(config, workdir: str):
 
 def evaluate_stage(config, workdir: str) -> dict:
   """Evaluation-split metrics of the latest checkpoint, plus the task's full sample metrics."""
-  task, params, model_state = restore_for_inference(config, workdir)
-  step, _ = checkpoint.read_meta(workdir)
-  mesh = sharding.make_mesh()
-  metrics = evaluate(task, config, mesh, params, model_state, jax.jit(task.eval_metrics))
+  task, params, model_state, step = restore_for_inference(config, workdir)
+  metrics = evaluate(task, config, sharding.make_mesh(), params, model_state,
+                     jax.jit(task.eval_metrics))
   metrics.update(task.on_eval(params, model_state, step, full=True))
   return {"workdir": workdir, "step": step, "split": config.eval_split,
           **{k: float(v) for k, v in metrics.items()}}
