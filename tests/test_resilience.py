@@ -13,7 +13,7 @@ import pytest
 
 from regen_jax.tasks import tokenizer
 from regen_jax.train import checkpoint, loop
-from tests.helpers import ROOT, cli, losses
+from tests.helpers import ROOT, cli, logged, losses
 
 # Adversarial loss on: the resumed state then holds generator, discriminator and VQ statistics.
 _RUN = ("--config.num_steps=200", "--config.checkpoint_every=10", "--config.eval_every=100",
@@ -50,6 +50,8 @@ def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, dat
   resumed = cli("train", "image_tokenizer.py:test", killed, *_RUN)
   assert "resumed from step" in resumed.stdout
   expected, got = losses(reference), losses(killed)
+  adversarial = [row for row in logged(reference) if row["step"] > 5 and "discriminator" in row]
+  assert adversarial and all(row["discriminator"] > 0 for row in adversarial)  # the GAN is on
   assert sorted(got) == sorted(expected)
   for step, values in got.items():
     assert values == [expected[step][0]] * len(values), step

@@ -72,7 +72,16 @@ class Task(ImageTask):
         num_positions=self.num_positions, num_classes=self.num_classes, width=model.width,
         depth=model.depth, num_heads=model.num_heads, causal=config.prior == "ar",
         mlp_ratio=model.mlp_ratio, dtype=jnp.dtype(config.compute_dtype))
-    self.scorer = ClassifierScorer(config.classifier_workdir) if config.classifier_workdir else None
+    classifier = config.classifier_workdir
+    if classifier and not os.path.exists(os.path.join(classifier, "config.json")):
+      raise UserError(f"no trained classifier in {classifier!r}: train configs/image_classifier.py"
+                      f" there first, or pass --config.classifier_workdir=''")
+
+  @functools.cached_property
+  def scorer(self) -> ClassifierScorer | None:
+    """Loaded on first use: sampling alone does not need it."""
+    workdir = self.config.classifier_workdir
+    return ClassifierScorer(workdir) if workdir else None
 
   # ---- data: images -> tokens, through a cache for learned abstractions ----
   def _tokens(self, split: str) -> dict[str, np.ndarray]:
