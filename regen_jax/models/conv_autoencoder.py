@@ -45,7 +45,7 @@ class Decoder(nn.Module):
   @nn.compact
   def __call__(self, codes):
     x = nn.Conv(self.channels[-1], (3, 3), dtype=self.dtype)(codes)
-    for level, features in enumerate(reversed(self.channels[:-1])):
+    for features in reversed(self.channels[:-1]):
       x = ResBlock(self.dtype)(x)
       x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)  # nearest upsampling, cheap to differentiate
       x = nn.Conv(features, (3, 3), dtype=self.dtype)(x)
