@@ -1,4 +1,5 @@
 # make demo: venv + install + the image domain end to end on offline Fashion-MNIST (2 CPU cores)
+# make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make test: the test suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -7,6 +8,8 @@ RUNS ?= runs/demo
 # The offline dataset is built once under runs/ (not in ~/tensorflow_datasets).
 export TFDS_DATA_DIR ?= $(CURDIR)/runs/tensorflow_datasets
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+ESPEAK := /usr/bin/espeak-ng
+FORTUNES := /usr/share/games/fortunes/fortunes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 RUN := $(BIN)/python -m regen_jax
@@ -17,7 +20,13 @@ PRIOR := --config configs/image_prior.py:prior=maskgit --workdir $(RUNS)/prior \
 DIRECT := --config configs/image_direct.py:prior=maskgit --workdir $(RUNS)/direct \
   --config.classifier_workdir=$(RUNS)/classifier
 
-.PHONY: demo test venv clean
+TTS_RUNS ?= runs/tts
+ACOUSTIC := --config configs/tts_acoustic.py --workdir $(TTS_RUNS)/acoustic
+VOCODER := --config configs/tts_vocoder.py --workdir $(TTS_RUNS)/vocoder
+TTS_DIRECT := --config configs/tts_direct.py --workdir $(TTS_RUNS)/direct
+SENTENCE := "Regeneration learning splits a hard problem into two easier ones."
+
+.PHONY: demo demo-tts test venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -29,6 +38,10 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 # Fashion-MNIST as Debian ships it (the original IDX files).
 $(FASHION_MNIST):
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist
+
+# The offline speech corpus: espeak-ng reading sentences of Debian's fortunes.
+$(ESPEAK) $(FORTUNES):
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fortunes
 
 demo: venv $(FASHION_MNIST)
 	$(RUN) train $(CLASSIFIER)
@@ -43,7 +56,19 @@ demo: venv $(FASHION_MNIST)
 	$(RUN) sample $(DIRECT) --output $(RUNS)/direct_samples.png
 	$(BIN)/python experiments/image_demo_summary.py $(RUNS)
 
-test: venv $(FASHION_MNIST)
+demo-tts: venv $(ESPEAK) $(FORTUNES)
+	$(RUN) train $(ACOUSTIC)
+	$(RUN) train $(VOCODER)
+	$(RUN) train $(TTS_DIRECT)
+	$(RUN) evaluate $(VOCODER) --config.eval_split=test
+	$(RUN) evaluate $(ACOUSTIC) --config.eval_split=test --config.vocoder_workdir=$(TTS_RUNS)/vocoder
+	$(RUN) evaluate $(TTS_DIRECT) --config.eval_split=test
+	$(RUN) sample $(ACOUSTIC) --config.vocoder_workdir=$(TTS_RUNS)/vocoder --text $(SENTENCE) \
+	  --output $(TTS_RUNS)/regen_sample.wav
+	$(RUN) sample $(TTS_DIRECT) --text $(SENTENCE) --output $(TTS_RUNS)/direct_sample.wav
+	$(BIN)/python experiments/tts_demo_summary.py $(TTS_RUNS)
+
+test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
 	$(BIN)/python -m pytest -q tests
 
 clean:

@@ -2,11 +2,13 @@
 
 Usage:
   python -m regen_jax train    --config configs/<file>.py[:arg] --workdir DIR [--config.key=value ...]
-  python -m regen_jax sample   --config configs/<file>.py[:arg] --workdir DIR [--output FILE.png]
+  python -m regen_jax sample   --config configs/<file>.py[:arg] --workdir DIR [--output FILE]
+                               [--text "A sentence."] [--voice N]   (speech synthesis)
   python -m regen_jax evaluate --config configs/<file>.py[:arg] --workdir DIR
 
 train     trains (or resumes) the stage in DIR: checkpoints, metrics.jsonl, TensorBoard, samples/.
-sample    writes a PNG grid from the latest checkpoint (priors: one row per class).
+sample    writes samples of the latest checkpoint: a PNG grid (image priors: one row per class);
+          a WAV and its mel PNG of --text (speech synthesis).
 evaluate  scores the latest checkpoint on the evaluation split and writes DIR/eval_summary.json.
 """
 
@@ -22,7 +24,10 @@ from regen_jax.errors import UserError
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file[:arg].",
                                           lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of this stage's checkpoints and outputs.")
-_OUTPUT = flags.DEFINE_string("output", None, "sample: PNG to write (default DIR/samples/sample.png).")
+_OUTPUT = flags.DEFINE_string("output", None, "sample: file to write (default DIR/samples/sample.png "
+                              "for images, .wav for speech).")
+_TEXT = flags.DEFINE_string("text", None, "sample (speech synthesis): the sentence to speak.")
+_VOICE = flags.DEFINE_integer("voice", None, "sample (speech synthesis): voice index (default 0).")
 _COORDINATOR = flags.DEFINE_string(
     "coordinator_address", None, "host:port of process 0 for multi-host runs (jax.distributed); "
     "omit on one host, or on TPU/SLURM where JAX finds it itself (then pass --distributed).")
@@ -39,10 +44,15 @@ def _train(config, workdir):
 
 def _sample(config, workdir):
   from regen_jax.train import loop
+  request = {name: flag.value for name, flag in (("text", _TEXT), ("voice", _VOICE))
+             if flag.value is not None}
   task, params, model_state, _ = loop.restore_for_inference(config, workdir)
-  path = _OUTPUT.value or os.path.join(workdir, "samples", "sample.png")
-  task.write_samples(params, model_state, path)
-  print(f"wrote {path}")
+  unexpected = sorted(set(request) - set(task.sample_inputs))
+  if unexpected:
+    raise UserError(f"task {config.task!r} takes no --{' --'.join(unexpected)}")
+  path = _OUTPUT.value or os.path.join(workdir, "samples", "sample" + task.sample_suffix)
+  for written in task.sample(params, model_state, path, **request):
+    print(f"wrote {written}")
 
 
 def _evaluate(config, workdir):

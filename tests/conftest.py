@@ -1,10 +1,10 @@
-"""Shared fixtures: one tiny offline dataset per session, in a temporary TFDS data dir."""
+"""Shared fixtures: tiny offline datasets, built once per session in a temporary TFDS data dir."""
 
 import os
 
 import pytest
 
-from regen_jax.data import fashion_mnist, pipeline
+from regen_jax.data import fashion_mnist, pipeline, speech
 
 DATASET = "regen_fashion_mnist/tiny"
 
@@ -21,3 +21,10 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_validation(data_dir):
   return pipeline.load_split(DATASET, "validation", data_dir)
+
+
+@pytest.fixture(scope="session")
+def speech_data_dir(data_dir):
+  speech.RegenSpeech(config="tiny", data_dir=data_dir,
+                     file_format="array_record").download_and_prepare()
+  return data_dir

@@ -18,12 +18,16 @@ from tests.helpers import ROOT, cli, logged, losses
 # Adversarial loss on: the resumed state then holds generator, discriminator and VQ statistics.
 _RUN = ("--config.num_steps=200", "--config.checkpoint_every=10", "--config.eval_every=100",
         "--config.adversarial.weight=0.1")
+# The vocoder: two param trees with two optimizers (generator, discriminators).
+_VOCODER_RUN = ("--config.num_steps=60", "--config.checkpoint_every=10", "--config.eval_every=100",
+                "--config.log_every=2")
+GAN_STAGES = {"image_tokenizer_gan": ("image_tokenizer.py:test", _RUN, "data_dir"),
+              "tts_vocoder": ("tts_vocoder.py:test", _VOCODER_RUN, "speech_data_dir")}
 
 
-def _start(workdir, *overrides):
+def _start(workdir, *overrides, config="image_tokenizer.py:test", run=_RUN):
   args = [sys.executable, "-m", "regen_jax", "train", "--config",
-          os.path.join(ROOT, "configs", "image_tokenizer.py:test"), "--workdir", str(workdir),
-          *_RUN, *overrides]
+          os.path.join(ROOT, "configs", config), "--workdir", str(workdir), *run, *overrides]
   return subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -36,18 +40,21 @@ def _wait_for_checkpoint(workdir, step, process, timeout=240):
     time.sleep(0.05)
 
 
-def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, data_dir):
+@pytest.mark.parametrize("stage", sorted(GAN_STAGES))
+def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, stage, request):
+  config, run, data = GAN_STAGES[stage]
+  request.getfixturevalue(data)
   reference = tmp_path / "uninterrupted"
-  cli("train", "image_tokenizer.py:test", reference, *_RUN)
+  cli("train", config, reference, *run)
   killed = tmp_path / "killed"
-  process = _start(killed)
+  process = _start(killed, config=config, run=run)
   try:
-    _wait_for_checkpoint(killed, 30, process)
+    _wait_for_checkpoint(killed, 20, process)
   finally:
     process.kill()
     process.wait()
   assert len(losses(killed)) < len(losses(reference))  # it really stopped early
-  resumed = cli("train", "image_tokenizer.py:test", killed, *_RUN)
+  resumed = cli("train", config, killed, *run)
   assert "resumed from step" in resumed.stdout
   expected, got = losses(reference), losses(killed)
   adversarial = [row for row in logged(reference) if row["step"] > 5 and "discriminator" in row]

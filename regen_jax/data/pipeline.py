@@ -1,7 +1,7 @@
 """Input pipeline: TFDS data sources read into host memory, batched and shuffled with grain.
 
-Small datasets (Fashion-MNIST is 47 MB) are read once with batched `__getitems__` (fast) and held
-as numpy arrays; grain shuffles and batches *indices* and one vectorised gather makes each batch.
+Small datasets (Fashion-MNIST is 47 MB, the offline speech corpus 376 MB) are read once with
+batched `__getitems__` (fast) and held as numpy arrays; grain shuffles and batches *indices* and one vectorised gather makes each batch.
 The grain iterator state (`{'next_index': n}`) goes into every checkpoint, so a resumed run sees
 exactly the batches an uninterrupted run would.
 """
@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
-from regen_jax.data import fashion_mnist  # noqa: F401  (registers the offline builder)
+from regen_jax.data import fashion_mnist, speech  # noqa: F401  (registers the offline builders)
 from regen_jax.errors import UserError
 
 _READ_CHUNK = 4096
@@ -29,13 +29,13 @@ def _builder(name: str, data_dir: str | None):
 
 def image_shape_and_classes(name: str, data_dir: str | None) -> tuple[tuple[int, ...], int]:
   """From the dataset's metadata alone (nothing is read or prepared)."""
-  features = _builder(name, data_dir).info.features
-  shape = tuple(features["image"].shape)
-  return (shape if len(shape) == 3 else (*shape, 1)), features["label"].num_classes
+  spec = features(name, data_dir)
+  shape = tuple(spec["image"].shape)
+  return (shape if len(shape) == 3 else (*shape, 1)), spec["label"].num_classes
 
 
-def load_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
-  """Reads `split` of TFDS dataset `name` (e.g. 'regen_fashion_mnist/full', 'cifar10')."""
+def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
+  """Every record of `split` of TFDS dataset `name` (prepared first if it is one of ours)."""
   builder = _builder(name, data_dir)
   if not builder.is_prepared():
     builder.download_and_prepare()
@@ -43,12 +43,21 @@ def load_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndar
   if split_name not in builder.info.splits:
     raise UserError(f"dataset {name!r} has no split {split!r}; it has {sorted(builder.info.splits)}")
   source = builder.as_data_source(split=split)
-  columns = {"image": [], "label": []}
+  records = []
   for start in range(0, len(source), _READ_CHUNK):
-    records = source.__getitems__(range(start, min(start + _READ_CHUNK, len(source))))
-    for key, column in columns.items():
-      column.append(np.stack([np.asarray(r[key]) for r in records]))
-  arrays = {key: np.concatenate(column) for key, column in columns.items()}
+    records.extend(source.__getitems__(range(start, min(start + _READ_CHUNK, len(source)))))
+  return records
+
+
+def features(name: str, data_dir: str | None):
+  """The dataset's feature spec, from its metadata alone (nothing is read or prepared)."""
+  return _builder(name, data_dir).info.features
+
+
+def load_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
+  """Images and labels of `split` of an image dataset (e.g. 'regen_fashion_mnist/full', 'cifar10')."""
+  records = read_split(name, split, data_dir)
+  arrays = {key: np.stack([np.asarray(r[key]) for r in records]) for key in ("image", "label")}
   if arrays["image"].ndim == 3:  # grayscale stored without a channel axis
     arrays["image"] = arrays["image"][..., None]
   return arrays

@@ -25,7 +25,8 @@ class Attention(nn.Module):
   decode: bool = False
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, lengths=None):
+    """`lengths` (B,): positions at or past a row's length are padding and are not attended to."""
     width = x.shape[-1]
     head_dim = width // self.num_heads
     qkv = nn.DenseGeneral((3, self.num_heads, head_dim), dtype=self.dtype, name="qkv")(x)
@@ -34,6 +35,7 @@ class Attention(nn.Module):
       out = self._attend_cached(query, key, value)
     else:
       out = jax.nn.dot_product_attention(query, key, value, is_causal=self.causal,
+                                         key_value_seq_lengths=lengths,
                                          implementation=attention_implementation(self.dtype))
     return nn.DenseGeneral(width, axis=(-2, -1), dtype=self.dtype, name="out")(out)
 
@@ -61,9 +63,9 @@ class Block(nn.Module):
   decode: bool = False
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, lengths=None):
     x = x + Attention(self.num_heads, self.causal, self.max_length, self.dtype, self.decode)(
-        nn.LayerNorm(dtype=self.dtype)(x))
+        nn.LayerNorm(dtype=self.dtype)(x), lengths)
     h = nn.Dense(x.shape[-1] * self.mlp_ratio, dtype=self.dtype)(nn.LayerNorm(dtype=self.dtype)(x))
     return x + nn.Dense(x.shape[-1], dtype=self.dtype)(nn.gelu(h))
 

@@ -16,6 +16,8 @@ def to_float(images):
 
 class ImageTask:
   progress_keys: tuple[str, ...] = ()
+  sample_inputs: tuple[str, ...] = ()  # the `sample` command's flags this task takes
+  sample_suffix = ".png"
 
   def __init__(self, config, workdir: str | None):
     self.config, self.workdir = config, workdir
@@ -49,6 +51,11 @@ class ImageTask:
   def write_samples(self, params, model_state, path: str):
     del params, model_state, path
     raise UserError(f"task {self.config.task!r} has nothing to sample")
+
+  def sample(self, params, model_state, path: str) -> list[str]:
+    """The `sample` command: writes `path`, returns the files written."""
+    self.write_samples(params, model_state, path)
+    return [path]
 
   def on_eval(self, params, model_state, step: int, full: bool = False) -> dict:
     del params, model_state, step, full

@@ -1,0 +1,186 @@
+"""Speech synthesis: the aligner, length regulator, DTW, the corpus, and the stages via the CLI."""
+
+import itertools
+import json
+import wave
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from regen_jax.abstractions import phonemes
+from regen_jax.data import pipeline, speech
+from regen_jax.errors import UserError
+from regen_jax.evaluate import audio as audio_io
+from regen_jax.models import acoustic as acoustic_lib
+from regen_jax.tasks import acoustic, vocoder
+from regen_jax.train import optimizer
+from tests.helpers import cli, logged
+
+DATASET = "regen_speech/tiny"
+
+
+def _best_durations(log_lik, num_phonemes, num_frames):
+  """Exhaustive search over every split of the frames into num_phonemes non-empty runs."""
+  best, best_score = None, -np.inf
+  for cuts in itertools.combinations(range(1, num_frames), num_phonemes - 1):
+    bounds = (0, *cuts, num_frames)
+    score = sum(log_lik[i, bounds[i]:bounds[i + 1]].sum() for i in range(num_phonemes))
+    if score > best_score:
+      best, best_score = np.diff(bounds), score
+  return best
+
+
+def test_monotonic_alignment_search_finds_the_best_path():
+  rng = np.random.default_rng(0)
+  lengths = [(1, 4), (3, 3), (3, 7), (4, 9), (2, 9)]
+  log_lik = rng.normal(size=(len(lengths), 4, 9)).astype(np.float32)
+  durations = np.asarray(acoustic_lib.monotonic_alignment(
+      jnp.asarray(log_lik), jnp.array([p for p, _ in lengths]), jnp.array([f for _, f in lengths])))
+  for row, (num_phonemes, num_frames) in enumerate(lengths):
+    expected = _best_durations(log_lik[row], num_phonemes, num_frames)
+    np.testing.assert_array_equal(durations[row, :num_phonemes], expected)
+    assert durations[row, num_phonemes:].sum() == 0
+
+
+def test_length_regulator_repeats_each_state_for_its_duration():
+  states = jnp.arange(3, dtype=jnp.float32)[None, :, None] + 1  # states 1, 2, 3
+  frames, lengths = acoustic_lib.length_regulate(states, jnp.array([[2, 1, 3]]), max_frames=8)
+  np.testing.assert_array_equal(np.asarray(frames)[0, :, 0], [1, 1, 2, 3, 3, 3, 0, 0])
+  assert int(lengths[0]) == 6
+  durations = acoustic_lib.predicted_durations(jnp.array([[-5.0, 0.7, 2.0]]), jnp.array([2]))
+  np.testing.assert_array_equal(np.asarray(durations), [[1, 2, 0]])  # >= 1 frame, padding 0
+
+
+def test_dtw_path_has_the_minimum_cost():
+  cost = np.random.default_rng(1).uniform(size=(6, 8))
+  total = np.full((7, 9), np.inf)
+  total[0, 0] = 0
+  for i, j in itertools.product(range(1, 7), range(1, 9)):
+    total[i, j] = cost[i - 1, j - 1] + min(total[i - 1, j], total[i, j - 1], total[i - 1, j - 1])
+  rows, cols = audio_io.dtw_path(cost)
+  assert (rows[0], cols[0], rows[-1], cols[-1]) == (0, 0, 5, 7)
+  assert np.all(np.diff(rows) >= 0) and np.all(np.diff(cols) >= 0)
+  assert np.isclose(cost[rows, cols].sum(), total[-1, -1])
+
+
+def test_mel_distances_vanish_only_for_equal_mels():
+  mel = np.random.default_rng(2).normal(size=(30, 80))
+  assert audio_io.compare_mels(mel, mel) == {"mel_l1": 0.0, "mcd": 0.0}
+  slower = np.repeat(mel, 2, axis=0)  # the same content at half speed: DTW aligns it exactly
+  assert audio_io.compare_mels(slower, mel)["mcd"] == pytest.approx(0.0, abs=1e-9)
+  other = audio_io.compare_mels(mel + 0.5, mel)
+  assert other["mel_l1"] == pytest.approx(0.5) and other["mcd"] > 0
+
+
+def test_corpus_splits_by_sentence_and_holds_out_a_voice(speech_data_dir):
+  splits = {name: pipeline.read_split(DATASET, name, speech_data_dir)
+            for name in ("train", "validation", "test", "test_voice")}
+  texts = {name: [r["text"].decode() for r in records] for name, records in splits.items()}
+  assert len(texts["train"]) == 48 and len(texts["validation"]) == 8
+  assert not set(texts["train"]) & (set(texts["validation"]) | set(texts["test"]))
+  assert texts["test_voice"] == texts["test"]
+  held_out = speech.VOICES.index(speech.HELD_OUT_VOICE)
+  assert all(r["voice"] == held_out for r in splits["test_voice"])
+  assert all(r["voice"] != held_out for name in ("train", "validation", "test")
+             for r in splits[name])
+  assert {r["voice"] for r in splits["train"]} == set(range(len(speech.TRAIN_VOICES)))
+  assert all(len(r["audio"]) > speech.SAMPLE_RATE // 2 and r["espeak_phonemes"]
+             for r in splits["train"])
+
+
+def test_speech_arrays_are_padded_utterances_with_their_phonemes(speech_data_dir):
+  task = acoustic.Task(acoustic.default_config(test=True), None)
+  arrays, texts = task.eval_arrays, task.eval_texts
+  hop = task.mel_config.hop_length
+  assert arrays["audio"].shape == (len(texts), task.config.max_frames * hop)
+  for i, text in enumerate(texts):
+    ids = arrays["phonemes"][i, :arrays["num_phonemes"][i]]
+    np.testing.assert_array_equal(ids, phonemes.encode(text))
+    assert not arrays["phonemes"][i, len(ids):].any()
+    assert not arrays["audio"][i, arrays["num_frames"][i] * hop:].any()
+  with pytest.raises(UserError, match="empty"):
+    task.text_inputs("  ")
+  with pytest.raises(UserError, match="max_phonemes"):
+    task.text_inputs("hello " * 80)
+
+
+def test_each_param_tree_in_config_optimizers_gets_its_own_optimizer():
+  config = vocoder.default_config(test=True)
+  params = {"generator": jnp.ones(3), "discriminator": jnp.ones(2)}
+  tx = optimizer.make(config)
+  state = tx.init(params)
+  grads = {"generator": jnp.ones(3), "discriminator": jnp.zeros(2)}
+  updates, state = tx.update(grads, state, params)
+  assert np.all(np.asarray(updates["discriminator"]) == 0)  # its own moments: untouched
+  assert np.all(np.asarray(updates["generator"]) < 0)
+  assert set(state.inner_states) == {"default", "generator", "discriminator"}
+  config.optimizers = {"critic": {"learning_rate": 1e-4}}
+  with pytest.raises(UserError, match="critic"):
+    optimizer.make(config).init(params)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, speech_data_dir):
+  root = tmp_path_factory.mktemp("tts")
+  cli("train", "tts_acoustic.py:test", root / "acoustic", "--config.num_steps=40")
+  cli("train", "tts_vocoder.py:test", root / "vocoder")
+  return root
+
+
+def test_acoustic_model_learns(trained):
+  mel_l1 = [row["mel_l1"] for row in logged(trained / "acoustic") if "mel_l1" in row]
+  prior = [row["prior"] for row in logged(trained / "acoustic") if "prior" in row]
+  assert mel_l1[-1] < 0.8 * mel_l1[0] and prior[-1] < prior[0]
+
+
+def test_sample_speaks_text_through_the_vocoder(trained, tmp_path):
+  out = tmp_path / "hello.wav"
+  result = cli("sample", "tts_acoustic.py:test", trained / "acoustic", "--text",
+               "Hello world, 21 cats.", f"--config.vocoder_workdir={trained / 'vocoder'}",
+               f"--output={out}")
+  assert f"wrote {out}" in result.stdout
+  with wave.open(str(out)) as f:
+    assert f.getframerate() == 22050 and f.getnframes() > 0 and f.getnframes() % 256 == 0
+  assert (tmp_path / "hello.png").stat().st_size > 0
+
+
+def test_bad_text_and_mismatched_vocoder_are_clear_errors(trained, tmp_path):
+  empty = cli("sample", "tts_acoustic.py:test", trained / "acoustic", "--text", " ", check=False)
+  assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
+  odd = cli("sample", "tts_acoustic.py:test", trained / "acoustic", "--text", "a # b", check=False)
+  assert odd.returncode == 2 and "'#'" in odd.stderr
+  other = tmp_path / "vocoder_40_mels"
+  other.mkdir()
+  config = json.loads((trained / "vocoder" / "config.json").read_text())
+  config["mel"]["n_mels"] = 40
+  (other / "config.json").write_text(json.dumps(config))
+  paired = cli("sample", "tts_acoustic.py:test", trained / "acoustic", "--text", "Hi.",
+               f"--config.vocoder_workdir={other}", check=False)
+  assert paired.returncode == 2 and "n_mels: 40 vs 80" in paired.stderr
+
+
+def test_vocoder_evaluation_reports_resynthesis_griffin_lim_and_speed(trained):
+  result = cli("evaluate", "tts_vocoder.py:test", trained / "vocoder")
+  summary = json.loads(result.stdout.strip().splitlines()[-1])
+  assert summary["resynthesis_mel_l1"] > 0 and summary["griffin_lim_mel_l1"] > 0
+  assert summary["times_real_time"] > 0
+  assert len(list((trained / "vocoder" / "samples").glob("resynthesis_*.wav"))) >= 4
+
+
+def test_vocoder_fine_tunes_on_predicted_mels(trained, tmp_path):
+  cli("train", "tts_vocoder.py:test", tmp_path / "finetuned", "--config.num_steps=4",
+      f"--config.acoustic_workdir={trained / 'acoustic'}")
+  assert all(np.isfinite(row["mel_l1"]) for row in logged(tmp_path / "finetuned")
+             if "mel_l1" in row)
+
+
+def test_direct_baseline_trains_evaluates_and_speaks(trained, tmp_path):
+  workdir = tmp_path / "direct"
+  cli("train", "tts_direct.py:test", workdir, "--config.num_steps=10")
+  summary = json.loads(cli("evaluate", "tts_direct.py:test", workdir).stdout.splitlines()[-1])
+  assert summary["mcd"] > 0 and summary["teacher_forced_mel_l1"] > 0
+  out = tmp_path / "direct.wav"
+  cli("sample", "tts_direct.py:test", workdir, "--text", "Good morning.", f"--output={out}")
+  with wave.open(str(out)) as f:
+    assert f.getnframes() > 0
