@@ -16,6 +16,11 @@ import jax.numpy as jnp
 _SLOPE = 0.1
 
 
+def _normed(layer: nn.Module) -> nn.Module:
+  """Weight normalisation, as HiFi-GAN's generator: much faster early training than plain convs."""
+  return nn.WeightNorm(layer)
+
+
 class ResBlock(nn.Module):
   """Dilated convs with residual connections (HiFi-GAN's ResBlock1)."""
   kernel_size: int
@@ -26,9 +31,10 @@ class ResBlock(nn.Module):
   def __call__(self, x):
     channels = x.shape[-1]
     for dilation in self.dilations:
-      y = nn.Conv(channels, (self.kernel_size,), kernel_dilation=dilation, dtype=self.dtype)(
-          nn.leaky_relu(x, _SLOPE))
-      y = nn.Conv(channels, (self.kernel_size,), dtype=self.dtype)(nn.leaky_relu(y, _SLOPE))
+      y = _normed(nn.Conv(channels, (self.kernel_size,), kernel_dilation=dilation,
+                          dtype=self.dtype))(nn.leaky_relu(x, _SLOPE))
+      y = _normed(nn.Conv(channels, (self.kernel_size,), dtype=self.dtype))(
+          nn.leaky_relu(y, _SLOPE))
       x = x + y
     return x
 
@@ -43,14 +49,14 @@ class Generator(nn.Module):
 
   @nn.compact
   def __call__(self, features):
-    x = nn.Conv(self.channels, (7,), dtype=self.dtype)(features.astype(self.dtype))
+    x = _normed(nn.Conv(self.channels, (7,), dtype=self.dtype))(features.astype(self.dtype))
     for i, rate in enumerate(self.upsample_rates):
-      x = nn.ConvTranspose(self.channels // 2 ** (i + 1), (2 * rate,), strides=(rate,),
-                           dtype=self.dtype)(nn.leaky_relu(x, _SLOPE))
+      x = _normed(nn.ConvTranspose(self.channels // 2 ** (i + 1), (2 * rate,), strides=(rate,),
+                                   dtype=self.dtype))(nn.leaky_relu(x, _SLOPE))
       # Multi-receptive-field fusion: the mean of residual stacks of several kernel sizes.
       x = sum(ResBlock(k, tuple(self.resblock_dilations), self.dtype)(x)
               for k in self.resblock_kernels) / len(self.resblock_kernels)
-    x = nn.Conv(1, (7,), dtype=self.dtype)(nn.leaky_relu(x))
+    x = _normed(nn.Conv(1, (7,), dtype=self.dtype))(nn.leaky_relu(x))
     return jnp.tanh(x[..., 0].astype(jnp.float32))
 
 
