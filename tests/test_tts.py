@@ -8,12 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from regen_jax.abstractions import phonemes
 from regen_jax.data import pipeline, speech
 from regen_jax.errors import UserError
 from regen_jax.evaluate import audio as audio_io
 from regen_jax.models import acoustic as acoustic_lib
 from regen_jax.tasks import acoustic, vocoder
+from regen_jax.tasks.speech import phoneme_ids
 from regen_jax.train import optimizer
 from tests.helpers import cli, logged
 
@@ -96,7 +96,7 @@ def test_speech_arrays_are_padded_utterances_with_their_phonemes(speech_data_dir
   assert arrays["audio"].shape == (len(texts), task.config.max_frames * hop)
   for i, text in enumerate(texts):
     ids = arrays["phonemes"][i, :arrays["num_phonemes"][i]]
-    np.testing.assert_array_equal(ids, phonemes.encode(text))
+    np.testing.assert_array_equal(ids, phoneme_ids(text))
     assert not arrays["phonemes"][i, len(ids):].any()
     assert not arrays["audio"][i, arrays["num_frames"][i] * hop:].any()
   with pytest.raises(UserError, match="empty"):

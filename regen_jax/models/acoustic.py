@@ -3,7 +3,7 @@
 Phonemes -> transformer encoder -> per-phoneme states. Durations come from monotonic alignment
 search (MAS, Glow-TTS): the encoder also predicts a per-phoneme mean mel frame `prior_mean`; the
 most likely monotonic path of mel frames through the phonemes under unit-variance Gaussians
-gives each phoneme its frame count. A duration predictor learns those counts; the length
+(plus a static beta-binomial prior near the diagonal) gives each phoneme its frame count. A duration predictor learns those counts; the length
 regulator repeats each state for its frames; a frame decoder (transformer + conv postnet) maps
 the frame states to mel frames.
 """
@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import gammaln
 
 from regen_jax.models.transformer import Block
 
@@ -95,10 +96,31 @@ class FrameDecoder(nn.Module):
 
 
 def gaussian_log_likelihood(prior_mean, mel):
-  """log N(mel frame j; prior_mean of phoneme i, I) for every pair: (B, P, F), up to a constant."""
+  """log N(mel frame j; prior_mean of phoneme i, I) per mel bin, for every pair: (B, P, F)."""
   squared = (jnp.sum(prior_mean ** 2, -1)[:, :, None] + jnp.sum(mel ** 2, -1)[:, None, :]
              - 2 * jnp.einsum("bpm,bfm->bpf", prior_mean, mel))
-  return -0.5 * squared
+  return -0.5 * squared / mel.shape[-1]
+
+
+def diagonal_log_prior(num_phonemes, num_frames, max_phonemes: int, max_frames: int,
+                       scaling: float = 1.0):
+  """log P(phoneme i | frame j) of a beta-binomial centred on the diagonal: (B, P, F).
+
+  The static alignment prior of FastPitch / "One TTS Alignment to Rule Them All" (Badlani et
+  al. 2021): phoneme k of n = P-1 at frame j of F has a = scaling * j, b = scaling * (F + 1 - j).
+  Early in training, when the learned means do not yet tell phonemes apart, it keeps MAS near
+  the diagonal instead of letting a few symbols swallow most frames; the likelihood then
+  refines it.
+  """
+  lbeta = lambda x, y: gammaln(x) + gammaln(y) - gammaln(x + y)
+  k = jnp.arange(max_phonemes, dtype=jnp.float32)[None, :, None]
+  j = jnp.arange(1, max_frames + 1, dtype=jnp.float32)[None, None, :]
+  n = (num_phonemes - 1).astype(jnp.float32)[:, None, None]
+  frames = num_frames.astype(jnp.float32)[:, None, None]
+  a, b = scaling * j, scaling * jnp.maximum(frames + 1 - j, 1)
+  log_choose = gammaln(n + 1) - gammaln(k + 1) - gammaln(jnp.maximum(n - k, 0) + 1)
+  log_prior = log_choose + lbeta(k + a, jnp.maximum(n - k, 0) + b) - lbeta(a, b)
+  return jnp.where(k <= n, log_prior, _NEG)
 
 
 def _monotonic_alignment_one(log_lik, num_phonemes, num_frames):

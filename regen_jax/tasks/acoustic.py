@@ -1,6 +1,7 @@
 """Speech stage X -> Y': phonemes -> mel frames (non-autoregressive, durations from MAS).
 
-Losses: mel L1 of the decoder under the aligned durations, the aligner's Gaussian prior loss
+The model works on standardised log-mels (per-bin statistics of the first training batch, kept in
+its checkpoints). Losses: mel L1 of the decoder under the aligned durations, the aligner's Gaussian prior loss
 (Glow-TTS), and the duration predictor's log-duration MSE. Synthesis uses predicted durations.
 With `vocoder_workdir`, `evaluate` and `sample` run the whole pipeline text -> phonemes -> mel
 -> waveform; a vocoder trained on other mel settings is refused.
@@ -29,6 +30,7 @@ def encoder_config(test: bool) -> ml_collections.ConfigDict:
   encoder.depth = 1 if test else 3
   encoder.num_heads = 2
   encoder.prior_weight = 1.0
+  encoder.alignment_prior = 1.0  # weight of the diagonal beta-binomial prior in MAS (0 = none)
   encoder.duration_weight = 1.0
   return encoder
 
@@ -69,11 +71,14 @@ class AlignedEncoder:
                              batch["voice"])
 
   def aligned(self, params, batch, log_mel):
-    """(frame states (B, F, width), {prior, duration losses}) under MAS durations."""
+    """(frame states (B, F, width), {prior, duration losses}) under MAS durations; `log_mel`
+    standardised (`speech.normalize`), as the unit-variance Gaussians assume."""
     states, prior_mean, log_durations = self.apply(params, batch)
-    log_lik = acoustic_lib.gaussian_log_likelihood(prior_mean, log_mel)
-    durations = acoustic_lib.monotonic_alignment(log_lik, batch["num_phonemes"], batch["num_frames"])
-    max_frames = log_mel.shape[1]
+    max_phonemes, max_frames = prior_mean.shape[1], log_mel.shape[1]
+    score = (acoustic_lib.gaussian_log_likelihood(prior_mean, log_mel)
+             + self.config.encoder.alignment_prior * acoustic_lib.diagonal_log_prior(
+                 batch["num_phonemes"], batch["num_frames"], max_phonemes, max_frames))
+    durations = acoustic_lib.monotonic_alignment(score, batch["num_phonemes"], batch["num_frames"])
     aligned_mean, _ = acoustic_lib.length_regulate(prior_mean, durations, max_frames)
     mask = frame_mask(batch["num_frames"], max_frames)[..., None]
     prior = jnp.sum(0.5 * (log_mel - aligned_mean) ** 2 * mask) / (mask.sum() * log_mel.shape[-1])
@@ -109,42 +114,51 @@ class Task(SpeechTask):
     return self.decoder.apply({"params": params["decoder"]}, frames, num_frames)
 
   def init(self, rng, batch):
+    """Params, and per-bin log-mel statistics of the first batch (the model works on
+    standardised mels; the statistics travel with its checkpoints)."""
     enc_rng, dec_rng = jax.random.split(rng)
     frames = jnp.zeros((batch["audio"].shape[0], self.config.max_frames,
                         self.config.encoder.width))
-    return {"encoder": self.encoder.init(enc_rng, batch),
-            "decoder": self.decoder.init(dec_rng, frames, batch["num_frames"])["params"]}, {}
+    params = {"encoder": self.encoder.init(enc_rng, batch),
+              "decoder": self.decoder.init(dec_rng, frames, batch["num_frames"])["params"]}
+    return params, {"mel_stats": speech.mel_statistics(self.log_mel(batch), batch["num_frames"])}
 
-  def _losses(self, params, batch):
+  def _losses(self, params, model_state, batch):
+    """Per-utterance L1 (standardised units, and log-mel units) under the MAS durations."""
+    stats = model_state["mel_stats"]
     log_mel = self.log_mel(batch)
-    frames, metrics = self.encoder.aligned(params["encoder"], batch, log_mel)
+    target = speech.normalize(log_mel, stats)
+    frames, metrics = self.encoder.aligned(params["encoder"], batch, target)
     predicted = self._decode(params, frames, batch["num_frames"])
     mask = frame_mask(batch["num_frames"], self.config.max_frames)[..., None]
-    per_utterance = (jnp.abs(predicted - log_mel) * mask).sum((1, 2)) / (
-        mask.sum((1, 2)) * log_mel.shape[-1])
-    return per_utterance, metrics
+    per_frame = lambda error: (error * mask).sum((1, 2)) / (mask.sum((1, 2)) * target.shape[-1])
+    return (per_frame(jnp.abs(predicted - target)),
+            per_frame(jnp.abs(speech.denormalize(predicted, stats) - log_mel)), metrics)
 
   def loss(self, params, model_state, batch, rng, step):
     del rng, step
-    per_utterance, metrics = self._losses(params, batch)
-    mel_l1 = per_utterance.mean()
-    return mel_l1 + metrics.pop("aligner_loss"), (dict(metrics, mel_l1=mel_l1), model_state)
+    standardised, log_mel_l1, metrics = self._losses(params, model_state, batch)
+    loss = standardised.mean() + metrics.pop("aligner_loss")
+    return loss, (dict(metrics, mel_l1=log_mel_l1.mean()), model_state)
 
-  def teacher_forced_mel(self, params, batch):
-    """The decoder's mel under the aligned (true) durations, e.g. to fine-tune a vocoder."""
-    frames, _ = self.encoder.aligned(params["encoder"], batch, self.log_mel(batch))
-    return jax.lax.stop_gradient(self._decode(params, frames, batch["num_frames"]))
+  def teacher_forced_mel(self, params, model_state, batch):
+    """The decoder's log-mel under the aligned (true) durations, e.g. to fine-tune a vocoder."""
+    stats = model_state["mel_stats"]
+    target = speech.normalize(self.log_mel(batch), stats)
+    frames, _ = self.encoder.aligned(params["encoder"], batch, target)
+    return jax.lax.stop_gradient(
+        speech.denormalize(self._decode(params, frames, batch["num_frames"]), stats))
 
-  def synthesize(self, params, batch):
+  def synthesize(self, params, model_state, batch):
     """(log-mel (B, max_frames, n_mels), frame counts) from phonemes and predicted durations."""
     frames, num_frames = self.encoder.predicted(params["encoder"], batch)
-    return self._decode(params, frames, num_frames), num_frames
+    mel = self._decode(params, frames, num_frames)
+    return speech.denormalize(mel, model_state["mel_stats"]), num_frames
 
   def eval_metrics(self, params, model_state, batch):
-    del model_state
     mask = batch["mask"]
-    per_utterance, metrics = self._losses(params, batch)
-    return {"count": mask.sum(), "teacher_forced_mel_l1": jnp.sum(mask * per_utterance),
+    _, log_mel_l1, metrics = self._losses(params, model_state, batch)
+    return {"count": mask.sum(), "teacher_forced_mel_l1": jnp.sum(mask * log_mel_l1),
             "prior": mask.sum() * metrics["prior"], "duration": mask.sum() * metrics["duration"]}
 
   def summarize(self, sums):
@@ -161,7 +175,7 @@ class Task(SpeechTask):
     and, with a vocoder, the same scores of the whole pipeline's waveforms."""
     count = self.config.num_synthesized if full else _SHOWN
     arrays = {k: v[:count] for k, v in self.eval_arrays.items()}
-    mels, num_frames = jax.device_get(jax.jit(self.synthesize)(params, arrays))
+    mels, num_frames = jax.device_get(jax.jit(self.synthesize)(params, model_state, arrays))
     reference = np.asarray(jax.jit(self.log_mel)(arrays))
     scores = speech.score_mels(mels, num_frames, reference, arrays["num_frames"])
     for i in range(min(_SHOWN, count)):
@@ -180,11 +194,10 @@ class Task(SpeechTask):
 
   def sample(self, params, model_state, path, text=None, voice=0):
     """`--text`: WAV (through the vocoder, or Griffin-Lim without one) and the PNG of its mel."""
-    del model_state
     if not text:
       raise UserError("give the sentence to speak: --text 'Hello there.'")
     batch = self.text_inputs(text, voice)
-    mel, num_frames = jax.device_get(jax.jit(self.synthesize)(params, batch))
+    mel, num_frames = jax.device_get(jax.jit(self.synthesize)(params, model_state, batch))
     frames = int(num_frames[0])
     if self.vocoder is None:
       print("no --config.vocoder_workdir: the waveform is Griffin-Lim's (a reference, not the "

@@ -38,6 +38,31 @@ def base_config(test: bool) -> ml_collections.ConfigDict:
   return config
 
 
+def phoneme_ids(text: str) -> np.ndarray:
+  """The front end's phonemes of `text` after a word boundary that stands for the silence before
+  the first word (the final pause symbol covers the silence after the last)."""
+  return np.concatenate([[phoneme_lib.symbol_to_id[phoneme_lib.BOUNDARY]],
+                         phoneme_lib.encode(text)]).astype(np.int32)
+
+
+def mel_statistics(log_mel, num_frames) -> dict:
+  """Per-bin mean and standard deviation of log-mel over real frames (a data-dependent init)."""
+  mask = frame_mask(num_frames, log_mel.shape[1])[..., None]
+  count = mask.sum((0, 1))
+  mean = (log_mel * mask).sum((0, 1)) / count
+  variance = (((log_mel - mean) ** 2) * mask).sum((0, 1)) / count
+  return {"mean": mean, "std": jnp.sqrt(variance) + 0.1}
+
+
+def normalize(log_mel, stats):
+  """Standardised log-mel: silence (-11.5) no longer dominates the alignment's Gaussian scores."""
+  return (log_mel - stats["mean"]) / stats["std"]
+
+
+def denormalize(mel, stats):
+  return mel * stats["std"] + stats["mean"]
+
+
 def speech_arrays(records, config, mel_config) -> tuple[dict[str, np.ndarray], list[str]]:
   """Padded arrays of the records that fit the limits, and their texts."""
   hop, max_frames = mel_config.hop_length, config.max_frames
@@ -45,7 +70,7 @@ def speech_arrays(records, config, mel_config) -> tuple[dict[str, np.ndarray], l
   for record in records:
     audio = np.asarray(next(record[k] for k in _AUDIO_KEYS if k in record))
     text = record["text"].decode() if isinstance(record["text"], bytes) else str(record["text"])
-    ids = phoneme_lib.encode(text)
+    ids = phoneme_ids(text)
     frames = len(audio) // hop
     if frames <= max_frames and len(ids) <= config.max_phonemes and len(ids) <= frames:
       keep.append((audio[:frames * hop], ids, int(record.get("voice", 0))))
@@ -139,7 +164,7 @@ class SpeechTask:
 
   def text_inputs(self, text: str, voice: int = 0) -> dict[str, np.ndarray]:
     """One-row batch of phoneme inputs for `--text` (clear errors for empty or odd text)."""
-    ids = phoneme_lib.encode(text)
+    ids = phoneme_ids(text)
     if len(ids) > self.config.max_phonemes:
       raise UserError(f"the text has {len(ids)} phonemes; this model takes at most "
                       f"{self.config.max_phonemes} (max_phonemes): split it into sentences")

@@ -61,14 +61,16 @@ class Task(SpeechTask):
                         self.config.encoder.width))
     params = {"encoder": self.encoder.init(enc_rng, batch),
               "frames": self.frames.init(frames_rng, frames, batch["num_frames"])["params"]}
-    return {**params, **self.gan.init(gan_rng, frames)}, {}
+    stats = speech.mel_statistics(self.log_mel(batch), batch["num_frames"])
+    return {**params, **self.gan.init(gan_rng, frames)}, {"mel_stats": stats}
 
-  def _teacher_forced_states(self, params, batch):
-    frames, metrics = self.encoder.aligned(params["encoder"], batch, self.log_mel(batch))
+  def _teacher_forced_states(self, params, model_state, batch):
+    target = speech.normalize(self.log_mel(batch), model_state["mel_stats"])
+    frames, metrics = self.encoder.aligned(params["encoder"], batch, target)
     return self._frame_states(params, frames, batch["num_frames"]), metrics
 
   def loss(self, params, model_state, batch, rng, step):
-    states, aligner = self._teacher_forced_states(params, batch)
+    states, aligner = self._teacher_forced_states(params, model_state, batch)
     features, audio = vocoder.random_windows(rng, states, speech.to_float(batch["audio"]),
                                              batch["num_frames"], self.config.gan.segment_frames,
                                              self.mel_config.hop_length)
@@ -84,9 +86,8 @@ class Task(SpeechTask):
 
   def eval_metrics(self, params, model_state, batch):
     """Mel L1 of the waveform generated under the true durations (same frames as the vocoder's)."""
-    del model_state
     mask = batch["mask"]
-    states, _ = self._teacher_forced_states(params, batch)
+    states, _ = self._teacher_forced_states(params, model_state, batch)
     generated = self.gan.generate(params["generator"], states)
     l1 = vocoder.resynthesis_l1(self.log_mel(batch), generated, batch["num_frames"],
                                 self.mel_config)
@@ -110,7 +111,6 @@ class Task(SpeechTask):
 
   def sample(self, params, model_state, path, text=None, voice=0):
     """`--text`: the WAV and the PNG of its mel."""
-    del model_state
     if not text:
       raise UserError("give the sentence to speak: --text 'Hello there.'")
     batch = self.text_inputs(text, voice)

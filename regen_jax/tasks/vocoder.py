@@ -158,10 +158,12 @@ class Task(SpeechTask):
     """True log-mel, or the acoustic model's prediction under the true (MAS) durations."""
     if self.acoustic is None:
       return self.log_mel(batch)
-    return self.acoustic.task.teacher_forced_mel(model_state["acoustic"], batch)
+    acoustic = model_state["acoustic"]
+    return self.acoustic.task.teacher_forced_mel(acoustic["params"], acoustic["state"], batch)
 
   def init(self, rng, batch):
-    model_state = {} if self.acoustic is None else {"acoustic": self.acoustic.params}
+    model_state = {} if self.acoustic is None else {
+        "acoustic": {"params": self.acoustic.params, "state": self.acoustic.model_state}}
     return self.gan.init(rng, self._input_mel(model_state, batch)), model_state
 
   def loss(self, params, model_state, batch, rng, step):
