@@ -38,10 +38,10 @@ def encoder_config(test: bool) -> ml_collections.ConfigDict:
 def default_config(test: bool) -> ml_collections.ConfigDict:
   config = speech.base_config(test)
   config.task = "acoustic"
-  config.num_steps = 20 if test else 350  # ≈ 5 min on 2 CPU cores
+  config.num_steps = 20 if test else 500  # ≈ 7.5 min on 2 CPU cores
   config.batch_size = 4 if test else 16
-  config.eval_every = 10 if test else 350
-  config.checkpoint_every = 10 if test else 350
+  config.eval_every = 10 if test else 500
+  config.checkpoint_every = 10 if test else 250
   config.optimizer.learning_rate = 1e-3
   config.optimizer.weight_decay = 0.01
   config.encoder = encoder_config(test)

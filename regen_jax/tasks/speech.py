@@ -3,8 +3,9 @@
 Each utterance becomes fixed-size rows (static shapes for jit): int16 `audio` trimmed to whole
 mel frames and zero-padded to `max_frames * hop_length` samples, `num_frames`, phoneme ids of its
 text from the front end (`abstractions/phonemes.py`) padded to `max_phonemes`, `num_phonemes`,
-and `voice`. Utterances longer than either limit are left out (the count is printed). Mel frames
-are computed inside the jitted step from the audio, by the one rule in `abstractions/mel.py`.
+and `voice`. Utterances longer than either limit, or whose text has a character the front end has
+no rule for, are left out (the count is printed). Mel frames are computed inside the jitted
+step from the audio, by the one rule in `abstractions/mel.py`.
 """
 
 import functools
@@ -70,7 +71,10 @@ def speech_arrays(records, config, mel_config) -> tuple[dict[str, np.ndarray], l
   for record in records:
     audio = np.asarray(next(record[k] for k in _AUDIO_KEYS if k in record))
     text = record["text"].decode() if isinstance(record["text"], bytes) else str(record["text"])
-    ids = phoneme_ids(text)
+    try:
+      ids = phoneme_ids(text)
+    except UserError:  # a character the front end has no rule for: leave the utterance out
+      continue
     frames = len(audio) // hop
     if frames <= max_frames and len(ids) <= config.max_phonemes and len(ids) <= frames:
       keep.append((audio[:frames * hop], ids, int(record.get("voice", 0))))
@@ -88,7 +92,8 @@ def speech_arrays(records, config, mel_config) -> tuple[dict[str, np.ndarray], l
     arrays["phonemes"][i, :len(ids)] = ids
   if len(keep) < len(records):
     print(f"{len(records) - len(keep)} of {len(records)} utterances exceed max_frames or "
-          f"max_phonemes and are left out", flush=True)
+          f"max_phonemes, or have characters the phoneme front end rejects, and are left out",
+          flush=True)
   return arrays, texts
 
 

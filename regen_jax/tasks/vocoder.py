@@ -39,7 +39,7 @@ def gan_config(test: bool) -> ml_collections.ConfigDict:
   gan.mel_weight = 45.0
   gan.feature_matching_weight = 2.0
   # Mel-L1 warm-up of the generator alone (half the cost of a GAN step), then the full GAN.
-  gan.adversarial_start_step = 2 if test else 500
+  gan.adversarial_start_step = 2 if test else 450
   return gan
 
 
@@ -56,9 +56,9 @@ def gan_optimizers(config):
 def default_config(test: bool) -> ml_collections.ConfigDict:
   config = speech.base_config(test)
   config.task = "vocoder"
-  config.num_steps = 20 if test else 700  # ≈ 6 min on 2 CPU cores
+  config.num_steps = 20 if test else 600  # ≈ 5 min on 2 CPU cores
   config.batch_size = 4 if test else 8
-  config.eval_every = 10 if test else 700
+  config.eval_every = 10 if test else 600
   config.checkpoint_every = 10 if test else 250
   config.optimizer.learning_rate = 1e-3
   config.optimizer.warmup_steps = 2 if test else 50
