@@ -57,6 +57,10 @@ class ImageTask:
     self.write_samples(params, model_state, path)
     return [path]
 
+  def phase(self, step: int):
+    del step
+    return None  # one loss for the whole run
+
   def on_eval(self, params, model_state, step: int, full: bool = False) -> dict:
     del params, model_state, step, full
     return {}

@@ -69,12 +69,16 @@ class Task(SpeechTask):
     frames, metrics = self.encoder.aligned(params["encoder"], batch, target)
     return self._frame_states(params, frames, batch["num_frames"]), metrics
 
-  def loss(self, params, model_state, batch, rng, step):
+  def phase(self, step):
+    return self.gan.adversarial_phase(step)
+
+  def loss(self, params, model_state, batch, rng, step, phase=True):
+    del step
     states, aligner = self._teacher_forced_states(params, model_state, batch)
     features, audio = vocoder.random_windows(rng, states, speech.to_float(batch["audio"]),
                                              batch["num_frames"], self.config.gan.segment_frames,
                                              self.mel_config.hop_length)
-    loss, metrics = self.gan.loss(params, features, audio, step)
+    loss, metrics = self.gan.loss(params, features, audio, adversarial=phase)
     loss = loss + aligner.pop("aligner_loss")
     return loss, ({**metrics, **aligner}, model_state)
 

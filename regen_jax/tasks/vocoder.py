@@ -116,20 +116,22 @@ class WaveformGAN:
     return loss, {"generator_adv": adversarial, "feature_matching": matching,
                   "discriminator": discriminator}
 
-  def loss(self, params, features, audio, step):
-    """GAN + feature matching + mel L1 on aligned windows (features (B, W, C), audio (B, W*hop)).
+  def adversarial_phase(self, step: int) -> bool:
+    return step >= self.gan.adversarial_start_step
 
-    Before `adversarial_start_step` the discriminators are not run at all (lax.cond), so the
-    generator's mel-L1 warm-up costs about half a GAN step.
-    """
+  def loss(self, params, features, audio, adversarial: bool):
+    """Mel L1 (+ GAN and feature matching when `adversarial`) on aligned windows: features
+    (B, W, C), audio (B, W*hop). Without `adversarial` the discriminators are not run at all,
+    so the generator's mel-L1 warm-up costs about half a GAN step."""
     fake = self.generate(params["generator"], features)
     mel_l1 = jnp.mean(jnp.abs(mel_lib.mel_spectrogram(fake, self.mel_config)
                               - mel_lib.mel_spectrogram(audio, self.mel_config)))
-    off = lambda *_: (jnp.zeros(()), dict.fromkeys(
-        ("generator_adv", "feature_matching", "discriminator"), jnp.zeros(())))
-    adversarial, metrics = jax.lax.cond(step >= self.gan.adversarial_start_step,
-                                        self._adversarial, off, params, fake, audio)
-    return self.gan.mel_weight * mel_l1 + adversarial, {"mel_l1": mel_l1, **metrics}
+    if adversarial:
+      terms, metrics = self._adversarial(params, fake, audio)
+    else:
+      terms, metrics = 0.0, dict.fromkeys(
+          ("generator_adv", "feature_matching", "discriminator"), jnp.zeros(()))
+    return self.gan.mel_weight * mel_l1 + terms, {"mel_l1": mel_l1, **metrics}
 
 
 def resynthesis_l1(log_mel, generated_audio, num_frames, mel_config):
@@ -166,11 +168,15 @@ class Task(SpeechTask):
         "acoustic": {"params": self.acoustic.params, "state": self.acoustic.model_state}}
     return self.gan.init(rng, self._input_mel(model_state, batch)), model_state
 
-  def loss(self, params, model_state, batch, rng, step):
+  def phase(self, step):
+    return self.gan.adversarial_phase(step)
+
+  def loss(self, params, model_state, batch, rng, step, phase=True):
+    del step
     features, audio = random_windows(rng, self._input_mel(model_state, batch),
                                      speech.to_float(batch["audio"]), batch["num_frames"],
                                      self.config.gan.segment_frames, self.mel_config.hop_length)
-    loss, metrics = self.gan.loss(params, features, audio, step)
+    loss, metrics = self.gan.loss(params, features, audio, adversarial=phase)
     return loss, (metrics, model_state)
 
   def eval_metrics(self, params, model_state, batch):

@@ -142,9 +142,18 @@ def train(config, workdir: str):
   mngr = checkpoint.manager(workdir, config.checkpoint_every, config.keep_checkpoints)
   state = _initial_state(task, config, workdir, mesh, tx, mngr, train_iter)
   replicated = sharding.replicated(mesh)
-  step_fn = jax.jit(functools.partial(state_lib.train_step, loss_fn=task.loss, tx=tx,
-                                      ema_decay=config.ema_decay),
-                    donate_argnums=(0,), out_shardings=(replicated, replicated))
+  step_fns = {}
+
+  def step_fn(step: int):
+    """The jitted step of the task's loss phase at `step` (compiled once per phase)."""
+    phase = task.phase(step)
+    if phase not in step_fns:
+      loss = task.loss if phase is None else functools.partial(task.loss, phase=phase)
+      step_fns[phase] = jax.jit(functools.partial(state_lib.train_step, loss_fn=loss, tx=tx,
+                                                  ema_decay=config.ema_decay),
+                                donate_argnums=(0,), out_shardings=(replicated, replicated))
+    return step_fns[phase]
+
   eval_fn = jax.jit(task.eval_metrics, out_shardings=replicated)
   rng = jax.random.key(config.seed + 1)
   writer = MetricsWriter(workdir, config.num_steps)
@@ -152,7 +161,7 @@ def train(config, workdir: str):
   step = int(state.step)
   writer.progress(step, {})
   while step < config.num_steps:
-    state, metrics = step_fn(state, sharding.global_batch(mesh, next(train_iter)), rng)
+    state, metrics = step_fn(step)(state, sharding.global_batch(mesh, next(train_iter)), rng)
     step += 1
     last = step == config.num_steps
     if step % SYNC_EVERY == 0 or step % config.log_every == 0 or last:
