@@ -7,6 +7,7 @@ import wave
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 
 from regen_jax.data import pipeline, speech
 from regen_jax.errors import UserError
@@ -41,6 +42,16 @@ def test_monotonic_alignment_search_finds_the_best_path():
     expected = _best_durations(log_lik[row], num_phonemes, num_frames)
     np.testing.assert_array_equal(durations[row, :num_phonemes], expected)
     assert durations[row, num_phonemes:].sum() == 0
+
+
+def test_diagonal_prior_is_the_beta_binomial_of_each_frame():
+  num_phonemes, num_frames = 5, 9
+  log_prior = np.asarray(acoustic_lib.diagonal_log_prior(
+      jnp.array([num_phonemes]), jnp.array([num_frames]), 7, 11))[0]
+  expected = [[scipy.stats.betabinom(num_phonemes - 1, j, num_frames + 1 - j).logpmf(k)
+               for j in range(1, num_frames + 1)] for k in range(num_phonemes)]
+  np.testing.assert_allclose(log_prior[:num_phonemes, :num_frames], expected, atol=1e-4)
+  assert np.all(log_prior[num_phonemes:] < -1e8)  # padding phonemes are unreachable
 
 
 def test_length_regulator_repeats_each_state_for_its_duration():

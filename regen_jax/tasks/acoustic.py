@@ -70,18 +70,18 @@ class AlignedEncoder:
     return self.module.apply({"params": params}, batch["phonemes"], batch["num_phonemes"],
                              batch["voice"])
 
-  def aligned(self, params, batch, log_mel):
-    """(frame states (B, F, width), {prior, duration losses}) under MAS durations; `log_mel`
-    standardised (`speech.normalize`), as the unit-variance Gaussians assume."""
+  def aligned(self, params, batch, mel):
+    """(frame states (B, F, width), {prior, duration losses}) under MAS durations; `mel` is
+    the log-mel standardised (`speech.normalize`), as the unit-variance Gaussians assume."""
     states, prior_mean, log_durations = self.apply(params, batch)
-    max_phonemes, max_frames = prior_mean.shape[1], log_mel.shape[1]
-    score = (acoustic_lib.gaussian_log_likelihood(prior_mean, log_mel)
+    max_phonemes, max_frames = prior_mean.shape[1], mel.shape[1]
+    score = (acoustic_lib.gaussian_log_likelihood(prior_mean, mel)
              + self.config.encoder.alignment_prior * acoustic_lib.diagonal_log_prior(
                  batch["num_phonemes"], batch["num_frames"], max_phonemes, max_frames))
     durations = acoustic_lib.monotonic_alignment(score, batch["num_phonemes"], batch["num_frames"])
     aligned_mean, _ = acoustic_lib.length_regulate(prior_mean, durations, max_frames)
     mask = frame_mask(batch["num_frames"], max_frames)[..., None]
-    prior = jnp.sum(0.5 * (log_mel - aligned_mean) ** 2 * mask) / (mask.sum() * log_mel.shape[-1])
+    prior = jnp.sum(0.5 * (mel - aligned_mean) ** 2 * mask) / (mask.sum() * mel.shape[-1])
     real = durations > 0
     duration = jnp.sum(real * (log_durations - jnp.log(jnp.maximum(durations, 1))) ** 2) / real.sum()
     frames, _ = acoustic_lib.length_regulate(states, durations, max_frames)
