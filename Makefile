@@ -1,5 +1,6 @@
 # make demo: venv + install + the image domain end to end on offline Fashion-MNIST (2 CPU cores)
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
+# make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make test: the test suite (what CI runs)
 PYTHON ?= python3
 VENV := .venv
@@ -26,13 +27,20 @@ VOCODER := --config configs/tts_vocoder.py --workdir $(TTS_RUNS)/vocoder
 TTS_DIRECT := --config configs/tts_direct.py --workdir $(TTS_RUNS)/direct
 SENTENCE := "Regeneration learning splits a hard problem into two easier ones."
 
-.PHONY: demo demo-tts test venv clean
+ASR_RUNS ?= runs/asr
+P2G := --config configs/asr_p2g.py --workdir $(ASR_RUNS)/p2g
+RECOGNIZER := --config configs/asr_recognizer.py --workdir $(ASR_RUNS)/recognizer \
+  --config.p2g_workdir=$(ASR_RUNS)/p2g
+ASR_DIRECT := --config configs/asr_direct.py --workdir $(ASR_RUNS)/direct
+HELD_OUT_WAV := $(ASR_RUNS)/held_out_voice.wav
+
+.PHONY: demo demo-tts demo-asr test venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,experiments]'
 	touch $@
 
 # Fashion-MNIST as Debian ships it (the original IDX files).
@@ -67,6 +75,19 @@ demo-tts: venv $(ESPEAK) $(FORTUNES)
 	  --output $(TTS_RUNS)/regen_sample.wav
 	$(RUN) sample $(TTS_DIRECT) --text $(SENTENCE) --output $(TTS_RUNS)/direct_sample.wav
 	$(BIN)/python experiments/tts_demo_summary.py $(TTS_RUNS)
+
+demo-asr: venv $(ESPEAK) $(FORTUNES)
+	$(RUN) train $(P2G)
+	$(RUN) train $(RECOGNIZER)
+	$(RUN) train $(ASR_DIRECT)
+	$(RUN) evaluate $(P2G) --config.eval_split=test
+	for split in test test_voice; do \
+	  $(RUN) evaluate $(RECOGNIZER) --config.eval_split=$$split && \
+	  $(RUN) evaluate $(ASR_DIRECT) --config.eval_split=$$split || exit 1; done
+	espeak-ng -v en-gb-scotland+m1 -w $(HELD_OUT_WAV) $(SENTENCE)
+	$(RUN) sample $(RECOGNIZER) --audio $(HELD_OUT_WAV)
+	$(RUN) sample $(ASR_DIRECT) --audio $(HELD_OUT_WAV)
+	$(BIN)/python experiments/asr_demo_summary.py $(ASR_RUNS)
 
 test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
 	$(BIN)/python -m pytest -q tests

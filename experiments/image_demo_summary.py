@@ -1,7 +1,7 @@
 """Collects the demo's evaluations into one table: regen (X -> Y' -> Y) vs direct (X -> Y).
 
   python experiments/image_demo_summary.py runs/demo
-reads DIR/{classifier,tokenizer,prior,direct}/eval_summary.json (written by
+reads DIR/{classifier,tokenizer,prior,direct}/eval_test.json (written by
 `python -m regen_jax evaluate`), prints JSON, and writes DIR/summary.json.
 """
 
@@ -16,7 +16,7 @@ import jax
 def main(runs: str):
   stages = {}
   for stage in ("classifier", "tokenizer", "prior", "direct"):
-    with open(os.path.join(runs, stage, "eval_summary.json")) as f:
+    with open(os.path.join(runs, stage, "eval_test.json")) as f:
       stages[stage] = json.load(f)
   summary = {
       "command": "make demo",

@@ -1,7 +1,7 @@
 """Collects `make demo-tts`'s evaluations: text -> phonemes -> mel -> wave (regen) vs direct.
 
   python experiments/tts_demo_summary.py runs/tts
-reads DIR/{acoustic,vocoder,direct}/eval_summary.json (written by `python -m regen_jax
+reads DIR/{acoustic,vocoder,direct}/eval_test.json (written by `python -m regen_jax
 evaluate`), prints JSON, and writes DIR/summary.json. Mel L1 is in natural-log mel units; MCD in
 dB over c1..c13; both on the DTW path between synthesized and recorded held-out sentences.
 """
@@ -17,7 +17,7 @@ import jax
 def main(runs: str):
   stages = {}
   for stage in ("acoustic", "vocoder", "direct"):
-    with open(os.path.join(runs, stage, "eval_summary.json")) as f:
+    with open(os.path.join(runs, stage, "eval_test.json")) as f:
       stages[stage] = json.load(f)
   acoustic, vocoder, direct = stages["acoustic"], stages["vocoder"], stages["direct"]
   summary = {

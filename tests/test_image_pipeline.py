@@ -64,7 +64,7 @@ def test_evaluate_reports_classifier_scores(trained):
                f"--config.classifier_workdir={trained['classifier']}")
   summary = json.loads(result.stdout.strip().splitlines()[-1])
   assert {"nll_per_token", "sample_accuracy", "frechet_distance"} <= set(summary)
-  assert json.load(open(trained["prior"] / "eval_summary.json")) == summary
+  assert json.load(open(trained["prior"] / "eval_validation.json")) == summary
 
 
 def test_code_cache_is_keyed_by_the_tokenizer_checkpoint(trained):

@@ -455,3 +455,35 @@ def words_of(phonemes: list[str]) -> list[list[str]]:
     elif symbol not in PAUSES:
       words[-1].append(symbol)
   return [w for w in words if w]
+
+
+# ---------------------------------------------------------------- spoken text
+
+# What speech recognition and phoneme-to-grapheme write: the words of `normalize` as spoken
+# (numbers, symbols and abbreviations spelled out), pauses dropped, from this character table.
+# Id 0 doubles as the CTC blank, as "<pad>" does in SYMBOLS.
+CHARACTERS: tuple[str, ...] = (PAD, " ", "'", "-") + tuple(string.ascii_lowercase)
+NUM_CHARACTERS = len(CHARACTERS)
+character_to_id: dict[str, int] = {c: i for i, c in enumerate(CHARACTERS)}
+
+
+def spoken_text(text: str) -> str:
+  """"Dr. Who owes $5." -> "doctor who owes five dollars": the transcript a recognizer writes."""
+  return " ".join(token.rstrip("".join(PAUSES)) for token in normalize(text).split(" "))
+
+
+def encode_characters(text: str) -> np.ndarray:
+  """Character ids of `spoken_text(text)`."""
+  spoken = spoken_text(text)
+  odd = sorted(set(spoken) - set(CHARACTERS[1:]))
+  if odd:  # normalize emits only these; guards a change there
+    raise UserError(f"spoken text {spoken!r} has characters outside the table: {odd}")
+  return np.asarray([character_to_id[c] for c in spoken], np.int32)
+
+
+def decode_characters(ids) -> str:
+  """Text of character ids (1-D), padding dropped."""
+  ids = np.asarray(ids).reshape(-1)
+  if not np.all((ids >= 0) & (ids < NUM_CHARACTERS)):
+    raise UserError(f"character ids outside the table (0..{NUM_CHARACTERS - 1})")
+  return "".join(CHARACTERS[int(i)] for i in ids if i != character_to_id[PAD])

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
-from regen_jax.data import fashion_mnist, speech  # noqa: F401  (registers the offline builders)
+from regen_jax.data import fashion_mnist, speech, text_corpus  # noqa: F401  (registers the offline builders)
 from regen_jax.errors import UserError
 
 _READ_CHUNK = 4096

@@ -34,6 +34,28 @@ def ctc_loss(logits: jax.Array, logit_lengths: jax.Array, labels: jax.Array,
                         _paddings(label_lengths, labels.shape[1]), blank_id=BLANK)
 
 
+def required_frames(labels: jax.Array, label_lengths: jax.Array) -> jax.Array:
+  """(B,) fewest frames a CTC path of each row's labels needs: one per label, plus a blank
+  between equal neighbours. Rows needing more frames than they have cannot be learned."""
+  position = jnp.arange(1, labels.shape[1])[None]
+  repeats = (labels[:, 1:] == labels[:, :-1]) & (position < label_lengths[:, None])
+  return label_lengths + repeats.sum(axis=1)
+
+
+def fitting_sums(logits: jax.Array, logit_lengths: jax.Array, labels: jax.Array,
+                 label_lengths: jax.Array, weights: jax.Array | None = None) -> dict[str, jax.Array]:
+  """CTC loss and label count summed over the rows (of weight 1) whose labels fit their frames.
+
+  A row that cannot fit would add optax's 1e5 stand-in for an infinite loss; it is left out and
+  counted instead (`rows_left_out`), so a loss of sum / labels is per label of what is learnable.
+  """
+  weights = jnp.ones(labels.shape[0]) if weights is None else weights
+  fits = weights * (required_frames(labels, label_lengths) <= logit_lengths)
+  nll = ctc_loss(logits, logit_lengths, labels, label_lengths)
+  return {"ctc_sum": jnp.sum(jnp.where(fits > 0, nll, 0.0)),
+          "labels": jnp.sum(fits * label_lengths), "rows_left_out": jnp.sum(weights - fits)}
+
+
 def collapse(path: Sequence[int] | np.ndarray) -> list[int]:
   """Label sequence of a frame-level path: merge repeats, then drop blanks."""
   path = [int(i) for i in path]

@@ -11,6 +11,7 @@ checkpoint must agree with, and for the `sample` command `sample(params, model_s
 `phase(step)` is None, or a hashable the loop passes to `loss(..., phase=...)` and compiles
 one step per value of (a loss that changes at a fixed step, e.g. a GAN's warm-up without the
 discriminators: a Python switch keeps each compiled step lean, where `lax.cond` made the GAN
-branch ~7x slower on CPU). `config.task` names the module, whose class is `Task`. Image stages share `base.ImageTask`,
-speech stages `speech.SpeechTask`.
+branch ~7x slower on CPU). `config.task` names the module, whose class is `Task`.
+`stage.Stage` holds the defaults; image stages share `base.ImageTask`, speech stages
+`speech.SpeechTask`, and stages trained with CTC (recognizer, P2G) the `stage.CTCStage` mixin.
 """

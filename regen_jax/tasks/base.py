@@ -1,26 +1,23 @@
 """What every image stage shares: the dataset, its image shape and classes, defaults."""
 
 import functools
-import os
 
 import jax.numpy as jnp
 import numpy as np
 
 from regen_jax.data import pipeline
 from regen_jax.errors import UserError
+from regen_jax.tasks.stage import Stage
 
 
 def to_float(images):
   return images.astype(jnp.float32) / 255.0
 
 
-class ImageTask:
-  progress_keys: tuple[str, ...] = ()
-  sample_inputs: tuple[str, ...] = ()  # the `sample` command's flags this task takes
-  sample_suffix = ".png"
+class ImageTask(Stage):
 
   def __init__(self, config, workdir: str | None):
-    self.config, self.workdir = config, workdir
+    super().__init__(config, workdir)
     self.image_shape, self.num_classes = pipeline.image_shape_and_classes(config.dataset,
                                                                           config.data_dir)
 
@@ -40,13 +37,7 @@ class ImageTask:
             "label": np.zeros((batch_size,), np.int64)}
 
   def sample_path(self, name: str, step: int) -> str:
-    return os.path.join(self.workdir, "samples", f"{name}_{step:07d}.png")
-
-  def meta(self) -> dict:
-    return {"task": self.config.task}
-
-  def check_meta(self, meta: dict, workdir: str):
-    del meta, workdir  # nothing beyond the config to agree on
+    return self.output_path(f"{name}_{step:07d}.png")
 
   def write_samples(self, params, model_state, path: str):
     del params, model_state, path
@@ -56,11 +47,3 @@ class ImageTask:
     """The `sample` command: writes `path`, returns the files written."""
     self.write_samples(params, model_state, path)
     return [path]
-
-  def phase(self, step: int):
-    del step
-    return None  # one loss for the whole run
-
-  def on_eval(self, params, model_state, step: int, full: bool = False) -> dict:
-    del params, model_state, step, full
-    return {}

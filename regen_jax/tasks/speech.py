@@ -9,7 +9,6 @@ step from the audio, by the one rule in `abstractions/mel.py`.
 """
 
 import functools
-import os
 
 import jax.numpy as jnp
 import ml_collections
@@ -20,6 +19,7 @@ from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.data import pipeline
 from regen_jax.errors import UserError
 from regen_jax.evaluate import audio as audio_io
+from regen_jax.tasks.stage import Stage
 from regen_jax.train import config as config_lib
 
 OFFLINE_DATASET = "regen_speech/full"
@@ -124,13 +124,12 @@ def frame_mask(num_frames, max_frames: int):
   return (jnp.arange(max_frames)[None] < num_frames[:, None]).astype(jnp.float32)
 
 
-class SpeechTask:
-  progress_keys: tuple[str, ...] = ()
+class SpeechTask(Stage):
   sample_inputs: tuple[str, ...] = ("text", "voice")  # the `sample` command's flags
   sample_suffix = ".wav"
 
   def __init__(self, config, workdir: str | None):
-    self.config, self.workdir = config, workdir
+    super().__init__(config, workdir)
     self.mel_config = mel_lib.MelConfig.from_config(config.mel)
     spec = pipeline.features(config.dataset, config.data_dir)
     self.num_voices = spec["voice"].num_classes if "voice" in spec else 1
@@ -180,9 +179,6 @@ class SpeechTask:
     return {"phonemes": phonemes, "num_phonemes": np.array([len(ids)], np.int32),
             "voice": np.array([voice], np.int32)}
 
-  def output_path(self, name: str) -> str:
-    return os.path.join(self.workdir, "samples", name)
-
   def meta(self) -> dict:
     return {"task": self.config.task, "mel": self.mel_config.as_dict()}
 
@@ -190,11 +186,3 @@ class SpeechTask:
     if "mel" in meta:
       mel_lib.check_same(mel_lib.MelConfig.from_config(meta["mel"]), self.mel_config,
                          f"the checkpoint in {workdir}")
-
-  def phase(self, step: int):
-    del step
-    return None  # one loss for the whole run
-
-  def on_eval(self, params, model_state, step: int, full: bool = False) -> dict:
-    del params, model_state, step, full
-    return {}
