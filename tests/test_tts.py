@@ -4,18 +4,20 @@ import itertools
 import json
 import wave
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
 
+from regen_jax import export, exported
 from regen_jax.data import pipeline, speech
 from regen_jax.errors import UserError
 from regen_jax.evaluate import audio as audio_io
 from regen_jax.models import acoustic as acoustic_lib
 from regen_jax.tasks import acoustic, vocoder
 from regen_jax.tasks.speech import phoneme_ids
-from regen_jax.train import optimizer
+from regen_jax.train import loop, optimizer
 from tests.helpers import cli, logged
 
 DATASET = "regen_speech/tiny"
@@ -196,3 +198,22 @@ def test_direct_baseline_trains_evaluates_and_speaks(trained, tmp_path):
   cli("sample", "tts_direct.py:test", workdir, "--text", "Good morning.", f"--output={out}")
   with wave.open(str(out)) as f:
     assert f.getnframes() > 0
+
+
+def test_export_reproduces_phonemes_to_waveform(trained, tmp_path):
+  acoustic = str(trained / "acoustic")
+  config = loop.saved_config(acoustic)
+  with pytest.raises(UserError, match="export needs the vocoder"):
+    loop.build_task(config, acoustic).export_sampler(None, None)
+  config.vocoder_workdir = str(trained / "vocoder")
+  export.export_stage(config, acoustic, str(tmp_path / "export"))
+  sampler = exported.load(str(tmp_path / "export"))
+  phonemes = sampler.manifest["domain"]["phonemes"]
+  assert phonemes["symbols"][:2] == ["<pad>", " "] and phonemes["symbol_table_version"] == 1
+  task, params, model_state, _ = loop.restore_for_inference(config, acoustic)
+  batch = task.text_inputs("Hello there, 21 cats.", voice=1)
+  mel, num_frames = jax.jit(task.synthesize)(params, model_state, batch)
+  expected = jax.jit(task.vocoder.task.vocode)(task.vocoder.params, mel)
+  out = sampler(**batch)
+  assert out["num_samples"][0] == int(num_frames[0]) * 256 > 0
+  np.testing.assert_allclose(out["waveform"], np.asarray(expected), rtol=0, atol=1e-5)

@@ -192,6 +192,44 @@ class Task(SpeechTask):
                            self.mel_config.sample_rate)
     return scores
 
+  def export_sampler(self, params, model_state):
+    """`synthesize` then the vocoder for `regen_jax.export`: one utterance's phoneme ids in, its
+    waveform and valid sample count out. Text -> ids (the Python front end) stays outside: the
+    description records the symbol table and its version."""
+    if self.vocoder is None:
+      raise UserError("export needs the vocoder: pass --config.vocoder_workdir=DIR (a trained "
+                      "configs/tts_vocoder.py)")
+    vocoder, hop = self.vocoder.task, self.mel_config.hop_length
+
+    def speak(tree, phonemes, num_phonemes, voice):
+      batch = {"phonemes": phonemes, "num_phonemes": num_phonemes, "voice": voice}
+      mel, num_frames = self.synthesize(tree["acoustic"], tree["acoustic_state"], batch)
+      return {"waveform": vocoder.vocode(tree["vocoder"], mel), "num_samples": num_frames * hop}
+
+    tree = {"acoustic": params, "acoustic_state": model_state,
+            "vocoder": vocoder.export_params(self.vocoder.params)}
+    inputs = {k: v for k, v in self.example_batch(1).items()
+              if k in ("phonemes", "num_phonemes", "voice")}
+    return speak, tree, inputs, self._export_description()
+
+  def _export_description(self) -> dict:
+    config, rate = self.config, self.mel_config.sample_rate
+    return {
+        "name": "tts", "dataset": config.dataset, "mel": self.mel_config.as_dict(),
+        "max_phonemes": config.max_phonemes, "max_frames": config.max_frames,
+        "num_voices": self.num_voices,
+        "vocoder": {"workdir": config.vocoder_workdir, "step": self.vocoder.step},
+        "phonemes": {"symbol_table_version": phoneme_lib.SYMBOL_TABLE_VERSION,
+                     "symbols": list(phoneme_lib.SYMBOLS),
+                     "front_end": "regen_jax.tasks.speech.phoneme_ids(text): the word boundary's "
+                                  "id, then regen_jax.abstractions.phonemes.encode(text)"},
+        "inputs": {"phonemes": f"one utterance's phoneme ids (domain.phonemes.symbols), padded "
+                               f"with 0 (<pad>) to {config.max_phonemes}",
+                   "num_phonemes": f"how many ids are real, in [1, {config.max_phonemes}]",
+                   "voice": f"voice index in [0, {self.num_voices})"},
+        "outputs": {"waveform": f"audio at {rate} Hz in [-1, 1]; past num_samples it is padding",
+                    "num_samples": "the waveform's valid samples"}}
+
   def sample(self, params, model_state, path, text=None, voice=0):
     """`--text`: WAV (through the vocoder, or Griffin-Lim without one) and the PNG of its mel."""
     if not text:

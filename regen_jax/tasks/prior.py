@@ -209,13 +209,14 @@ class Task(ImageTask):
       tokens = jnp.where(unknown[..., None], mask_id, sampled)
     return tokens
 
+  def _decoded_samples(self, params, labels, rng, decode):
+    """Images of sampled token grids, through `decode(token grid) -> images`."""
+    tokens = self.sample_tokens(params, labels, rng)
+    return decode(tokens.reshape(labels.shape[0], *self.abstraction.grid, -1))
+
   @functools.cached_property
   def _sample_images(self):
-    def sample(params, labels, rng):
-      tokens = self.sample_tokens(params, labels, rng)
-      grid = tokens.reshape(labels.shape[0], *self.abstraction.grid, -1)
-      return self.abstraction.decode(grid)
-    return jax.jit(sample)
+    return jax.jit(functools.partial(self._decoded_samples, decode=self.abstraction.decode))
 
   def sample_images(self, params, labels, rng) -> np.ndarray:
     """Images (N, H, W, C) in [0, 1] for class `labels`, in chunks of `config.sampling.batch_size`."""
@@ -226,6 +227,47 @@ class Task(ImageTask):
       padded = np.pad(chunk, (0, size - len(chunk)))  # one compiled shape
       chunks.append(np.asarray(self._sample_images(params, padded, jax.random.fold_in(rng, i)))[:len(chunk)])
     return np.concatenate(chunks)
+
+  def _export_decoder(self):
+    """(decode(decoder_params, token grid) -> images, decoder_params): stage 1's decoder with
+    its weights as arguments, so an export holds them as params rather than constants."""
+    if not self.config.stage1_workdir:  # a rule: nothing trained
+      return lambda _, grid: self.abstraction.decode(grid), {}
+    from regen_jax.train import loop  # the loop imports tasks: import it when needed
+    stage1 = loop.restore_stage(self.config.stage1_workdir, "the tokenizer (stage 1)")
+    return stage1.task.export_decoder(stage1.params, stage1.model_state)
+
+  def export_sampler(self, params, model_state):
+    """`_sample_images` for `regen_jax.export`: one batch of `sampling.batch_size` labels and the
+    raw data of a threefry key in, images out; the prior's and stage 1's weights are params."""
+    del model_state
+    decode, decoder_params = self._export_decoder()
+
+    def sample(tree, labels, rng_key):
+      rng = jax.random.wrap_key_data(rng_key, impl="threefry2x32")
+      images = self._decoded_samples(tree["prior"], labels, rng,
+                                     functools.partial(decode, tree["stage1"]))
+      return {"images": images}
+
+    inputs = {"labels": np.zeros((self.config.sampling.batch_size,), np.int32),
+              "rng_key": np.asarray(jax.random.key_data(jax.random.key(0, impl="threefry2x32")))}
+    return sample, {"prior": params, "stage1": decoder_params}, inputs, self._export_description()
+
+  def _export_description(self) -> dict:
+    abstraction = self.abstraction
+    return {
+        "name": "image", "dataset": self.config.dataset, "num_classes": self.num_classes,
+        "image_shape": list(self.image_shape), "prior": self.config.prior,
+        "sampling": self.config.sampling.to_dict(),
+        "abstraction": {"kind": self.config.stage1.abstraction,
+                        "fingerprint": abstraction.fingerprint, "grid": list(abstraction.grid),
+                        "vocab_size": abstraction.vocab_size,
+                        "tokens_per_position": abstraction.tokens_per_position,
+                        "config": self.config.stage1.to_dict()},
+        "inputs": {"labels": f"class ids in [0, {self.num_classes}), one image each",
+                   "rng_key": "jax.random.key_data(jax.random.key(seed)) of the threefry2x32 "
+                              "generator, i.e. numpy.array([0, seed], numpy.uint32)"},
+        "outputs": {"images": "images (batch, height, width, channels) in [0, 1]"}}
 
   def _class_samples(self, params, per_class: int, seed: int):
     labels = np.repeat(np.arange(self.num_classes), per_class)

@@ -67,6 +67,14 @@ class Task(ImageTask):
   def decode(self, params, vq_state, ids):
     return self.decoder.apply({"params": params["decoder"]}, vq_state["codebook"][ids])
 
+  def export_decoder(self, params, vq_state):
+    """(decode(decoder_params, ids (B, h, w, 1)) -> images in [0, 1], decoder_params): what
+    the stage contract's `decode` computes, with only the weights it reads as arguments."""
+    def decode(weights, ids):
+      return jnp.clip(self.decode(weights["params"], weights["vq_state"], ids[..., 0]), 0, 1)
+    return decode, {"params": {"decoder": params["decoder"]},
+                    "vq_state": {"codebook": vq_state["codebook"]}}
+
   # ---- training ----
   def init(self, rng, batch):
     images = to_float(batch["image"])

@@ -156,6 +156,10 @@ class Task(SpeechTask):
   def vocode(self, params, log_mel):
     return self.gan.generate(params["generator"], log_mel)
 
+  def export_params(self, params):
+    """The params `vocode` reads: an exported sampler leaves the discriminators out."""
+    return {"generator": params["generator"]}
+
   def _input_mel(self, model_state, batch):
     """True log-mel, or the acoustic model's prediction under the true (MAS) durations."""
     if self.acoustic is None:

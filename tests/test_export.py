@@ -1,0 +1,128 @@
+"""`python -m regen_jax export` and the standalone loader `regen_jax/exported.py` on tiny stages."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from regen_jax import exported
+from regen_jax.train import loop
+from tests.helpers import ROOT, cli
+
+PRIOR = "image_prior.py:prior=maskgit,test"
+ACOUSTIC = "tts_acoustic.py:test"
+SEED = 7
+FOREIGN_MODULES = ("regen_jax", "flax", "optax", "orbax", "tensorflow_datasets", "tensorflow",
+                   "ml_collections", "grain")
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory, data_dir):
+  """Tokenizer and MaskGIT prior trained for a few steps, and the prior's export."""
+  root = tmp_path_factory.mktemp("export_image")
+  stage1 = f"--config.stage1_workdir={root / 'tokenizer'}"
+  cli("train", "image_tokenizer.py:test", root / "tokenizer", "--config.num_steps=4")
+  cli("train", PRIOR, root / "prior", stage1, "--config.num_steps=4")
+  result = cli("export", PRIOR, root / "prior", stage1, f"--output={root / 'export'}")
+  assert f"wrote {root / 'export'}" in result.stdout
+  return root
+
+
+@pytest.fixture(scope="module")
+def image_inputs():
+  labels = np.arange(100, dtype=np.int32) % 10
+  return {"labels": labels, "rng_key": np.array([0, SEED], np.uint32)}
+
+
+@pytest.fixture(scope="module")
+def exported_images(image, image_inputs):
+  return exported.load(str(image / "export"))(**image_inputs)["images"]
+
+
+@pytest.fixture
+def export_copy(image, tmp_path):
+  """A copy of the image export that a test may damage."""
+  return shutil.copytree(image / "export", tmp_path / "export")
+
+
+def test_exported_image_sampler_reproduces_the_in_process_sampler(image, image_inputs,
+                                                                exported_images):
+  task, params, _, _ = loop.restore_stage(str(image / "prior"))
+  expected = task._sample_images(params, image_inputs["labels"], jax.random.key(SEED))
+  assert exported_images.shape == (100, 28, 28, 1) and exported_images.dtype == np.float32
+  np.testing.assert_allclose(exported_images, np.asarray(expected), rtol=0, atol=1e-6)
+
+
+def test_manifest_describes_files_inputs_params_and_abstraction(image):
+  manifest = json.loads((image / "export" / "manifest.json").read_text())
+  assert manifest["format_version"] == exported.FORMAT_VERSION and manifest["step"] == 4
+  assert manifest["jax_version"] == jax.__version__ and manifest["platforms"] == ["cpu", "cuda"]
+  assert [(i["name"], i["shape"], i["dtype"]) for i in manifest["inputs"]] == [
+      ("labels", [100], "int32"), ("rng_key", [2], "uint32")]
+  leaves = manifest["params"]["leaves"]
+  assert {leaf["path"].split("/")[0] for leaf in leaves} == {"prior", "stage1"}
+  assert leaves[-1]["offset"] + leaves[-1]["bytes"] == manifest["params"]["bytes"]
+  assert manifest["domain"]["abstraction"]["grid"] == [14, 14]
+  assert manifest["domain"]["abstraction"]["fingerprint"].startswith("vq-step4-")
+
+
+def test_loader_runs_alone_without_regen_jax_or_training_libraries(image, exported_images,
+                                                                  tmp_path):
+  """A copy of exported.py next to nothing else loads and runs the export."""
+  shutil.copy(os.path.join(ROOT, "regen_jax", "exported.py"), tmp_path)
+  script = ("import sys, numpy as np, exported\n"
+            f"out = exported.load({str(image / 'export')!r})(labels=np.arange(100, dtype=np.int32)"
+            f" % 10, rng_key=np.array([0, {SEED}], np.uint32))\n"
+            f"np.save({str(tmp_path / 'images.npy')!r}, out['images'])\n"
+            "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n")
+  result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": ""})
+  assert result.returncode == 0, result.stderr[-3000:]
+  imported = set(result.stdout.split())
+  assert "exported" in imported and not imported & set(FOREIGN_MODULES)
+  np.testing.assert_array_equal(np.load(tmp_path / "images.npy"), exported_images)
+
+
+def test_other_format_version_is_a_clear_error(export_copy):
+  path = export_copy / "manifest.json"
+  manifest = json.loads(path.read_text())
+  path.write_text(json.dumps({**manifest, "format_version": 2}))
+  with pytest.raises(exported.ExportError, match="format_version 2, but this loader reads "
+                                                 "format_version 1"):
+    exported.load(str(export_copy))
+
+
+@pytest.mark.parametrize("name", ["params.bin", "sampler.stablehlo"])
+def test_truncated_missing_or_corrupted_files_are_clear_errors(export_copy, name):
+  path = export_copy / name
+  data = path.read_bytes()
+  path.write_bytes(data[:len(data) // 2])
+  with pytest.raises(exported.ExportError, match=f"{name} has {len(data) // 2} bytes, the "
+                                                 f"manifest says {len(data)}: .*truncated"):
+    exported.load(str(export_copy))
+  path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+  with pytest.raises(exported.ExportError, match=f"{name} does not match the sha256"):
+    exported.load(str(export_copy))
+  path.unlink()
+  with pytest.raises(exported.ExportError, match=f"{name} is missing"):
+    exported.load(str(export_copy))
+
+
+def test_inputs_of_another_name_shape_or_dtype_are_clear_errors(image, image_inputs):
+  sampler = exported.load(str(image / "export"))
+  with pytest.raises(exported.ExportError, match="takes inputs labels, rng_key; got labels"):
+    sampler(labels=image_inputs["labels"])
+  with pytest.raises(exported.ExportError, match=r"'labels' must be int32 of shape \(100,\), "
+                                                 r"got int64 of shape \(3,\)"):
+    sampler(labels=np.arange(3), rng_key=image_inputs["rng_key"])
+
+
+def test_stage_without_a_sampler_is_refused_in_one_line(image):
+  result = cli("export", "image_tokenizer.py:test", image / "tokenizer", check=False)
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert "error: task 'tokenizer' cannot be exported" in result.stderr
