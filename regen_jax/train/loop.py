@@ -5,6 +5,7 @@ owns everything else: mesh and sharding, optimizer, jit, checkpoints and resume,
 SIGTERM, metrics and progress.
 """
 
+import collections
 import functools
 import importlib
 import json
@@ -44,6 +45,31 @@ def _abstract_state(task, tx, config):
     params, model_state = task.init(rng, batch)
     return state_lib.create(params, model_state, tx, ema=config.ema_decay > 0)
   return jax.eval_shape(init, jax.random.key(0), task.example_batch(config.batch_size)), init
+
+
+def _jitted_step(task, phase, tx, config, out_shardings=None):
+  """The jitted train step of one loss phase (see `Task.phase`), its state buffers donated."""
+  loss = task.loss if phase is None else functools.partial(task.loss, phase=phase)
+  return jax.jit(functools.partial(state_lib.train_step, loss_fn=loss, tx=tx,
+                                   ema_decay=config.ema_decay),
+                 donate_argnums=(0,), out_shardings=out_shardings)
+
+
+def training_flops(config, workdir: str | None = None) -> dict[str, float]:
+  """Floating-point operations of training `config` for its num_steps, by XLA's HLO cost
+  analysis of each loss phase's train step (forward, backward and optimizer update, before
+  compilation; a loop body such as a `lax.scan` counts once). Builds the task, so a stage that
+  loads a trained stage 1 needs it in place. {"per_step": mean, "total": sum over the steps}."""
+  task = build_task(config, workdir)
+  tx = optimizer.make(config)
+  abstract, _ = _abstract_state(task, tx, config)
+  batch = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype),
+                       task.example_batch(config.batch_size))
+  phases = collections.Counter(task.phase(step) for step in range(config.num_steps))
+  total = sum(count * _jitted_step(task, phase, tx, config).lower(
+      abstract, batch, jax.random.key(0)).cost_analysis()["flops"]
+      for phase, count in phases.items())
+  return {"per_step": total / max(config.num_steps, 1), "total": float(total)}
 
 
 def saved_config(workdir: str, what: str = "this stage") -> ml_collections.ConfigDict:
@@ -148,10 +174,7 @@ def train(config, workdir: str):
     """The jitted step of the task's loss phase at `step` (compiled once per phase)."""
     phase = task.phase(step)
     if phase not in step_fns:
-      loss = task.loss if phase is None else functools.partial(task.loss, phase=phase)
-      step_fns[phase] = jax.jit(functools.partial(state_lib.train_step, loss_fn=loss, tx=tx,
-                                                  ema_decay=config.ema_decay),
-                                donate_argnums=(0,), out_shardings=(replicated, replicated))
+      step_fns[phase] = _jitted_step(task, phase, tx, config, (replicated, replicated))
     return step_fns[phase]
 
   eval_fn = jax.jit(task.eval_metrics, out_shardings=replicated)
