@@ -90,7 +90,7 @@ demo-asr: venv $(ESPEAK) $(FORTUNES)
 	$(BIN)/python experiments/asr_demo_summary.py $(ASR_RUNS)
 
 test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 clean:
 	rm -rf runs
