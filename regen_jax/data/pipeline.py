@@ -13,7 +13,8 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
-from regen_jax.data import fashion_mnist, speech, text_corpus  # noqa: F401  (registers the offline builders)
+# Imported to register the offline builders with TFDS.
+from regen_jax.data import fashion_mnist, speech, text_corpus  # noqa: F401
 from regen_jax.errors import UserError
 
 _READ_CHUNK = 4096
