@@ -20,7 +20,7 @@ from regen_jax.data import pipeline
 from regen_jax.errors import UserError
 from regen_jax.evaluate import text as text_metrics
 from regen_jax.models import recognizer as recognizer_lib
-from regen_jax.tasks.stage import CTCStage, Stage
+from regen_jax.tasks.stage import CTCStage, SplitsWithTexts, Stage
 from regen_jax.train import config as config_lib
 
 OFFLINE_DATASET = "regen_text/full"
@@ -84,7 +84,7 @@ def text_arrays(texts: list[str], config) -> tuple[dict[str, np.ndarray], list[s
   return arrays, kept
 
 
-class Task(CTCStage, Stage):
+class Task(CTCStage, SplitsWithTexts, Stage):
   sample_inputs = ("text",)
   sample_suffix = ".txt"
 
@@ -99,18 +99,6 @@ class Task(CTCStage, Stage):
   def _split(self, split: str):
     records = pipeline.read_split(self.config.dataset, split, self.config.data_dir)
     return text_arrays([r["text"].decode() for r in records], self.config)
-
-  @property
-  def train_arrays(self) -> dict[str, np.ndarray]:
-    return self._split(self.config.train_split)[0]
-
-  @property
-  def eval_arrays(self) -> dict[str, np.ndarray]:
-    return self._split(self.config.eval_split)[0]
-
-  @property
-  def eval_texts(self) -> list[str]:
-    return self._split(self.config.eval_split)[1]
 
   def example_batch(self, batch_size: int) -> dict[str, np.ndarray]:
     return {"phonemes": np.zeros((batch_size, self.config.max_phonemes), np.int32),

@@ -19,7 +19,7 @@ from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.data import pipeline
 from regen_jax.errors import UserError
 from regen_jax.evaluate import audio as audio_io
-from regen_jax.tasks.stage import Stage
+from regen_jax.tasks.stage import SplitsWithTexts, Stage
 from regen_jax.train import config as config_lib
 
 OFFLINE_DATASET = "regen_speech/full"
@@ -124,7 +124,7 @@ def frame_mask(num_frames, max_frames: int):
   return (jnp.arange(max_frames)[None] < num_frames[:, None]).astype(jnp.float32)
 
 
-class SpeechTask(Stage):
+class SpeechTask(SplitsWithTexts, Stage):
   sample_inputs: tuple[str, ...] = ("text", "voice")  # the `sample` command's flags
   sample_suffix = ".wav"
 
@@ -138,18 +138,6 @@ class SpeechTask(Stage):
   def _split(self, split: str):
     return speech_arrays(pipeline.read_split(self.config.dataset, split, self.config.data_dir),
                          self.config, self.mel_config)
-
-  @property
-  def train_arrays(self) -> dict[str, np.ndarray]:
-    return self._split(self.config.train_split)[0]
-
-  @property
-  def eval_arrays(self) -> dict[str, np.ndarray]:
-    return self._split(self.config.eval_split)[0]
-
-  @property
-  def eval_texts(self) -> list[str]:
-    return self._split(self.config.eval_split)[1]
 
   def example_batch(self, batch_size: int) -> dict[str, np.ndarray]:
     config = self.config

@@ -48,6 +48,22 @@ def map_batches(fn, arrays: dict[str, np.ndarray], batch_size: int):
   return jax.tree.map(lambda *rows: np.concatenate(rows), *outputs)
 
 
+class SplitsWithTexts:
+  """Train and evaluation arrays of a stage whose `_split(split)` gives (arrays, their texts)."""
+
+  @property
+  def train_arrays(self) -> dict[str, np.ndarray]:
+    return self._split(self.config.train_split)[0]
+
+  @property
+  def eval_arrays(self) -> dict[str, np.ndarray]:
+    return self._split(self.config.eval_split)[0]
+
+  @property
+  def eval_texts(self) -> list[str]:
+    return self._split(self.config.eval_split)[1]
+
+
 class CTCStage:
   """Loss, evaluation and decoding of a stage read by CTC (a mixin beside Stage): its
   `logits(params, model_state, batch, rng=None) -> (logits (B, T, V), lengths (B,))` is scored
