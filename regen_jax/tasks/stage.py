@@ -96,7 +96,9 @@ class CTCStage:
   def decode(self, params, model_state, arrays: dict[str, np.ndarray],
              beam_size: int | None = None) -> list[list[int]]:
     """Label sequences of every row of `arrays`: greedy, or prefix beam search of `beam_size`."""
+    # A batch no larger than the rows: one file (`sample --audio`) is not padded to 50 rows.
+    rows = len(next(iter(arrays.values())))
     log_probs, lengths = map_batches(
         lambda batch: self._jitted_log_probs(params, model_state, batch), arrays,
-        self.config.eval_batch_size)
+        min(self.config.eval_batch_size, rows))
     return ctc.batch_decode(log_probs, lengths, beam_size)
