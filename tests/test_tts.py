@@ -7,10 +7,12 @@ import wave
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 import scipy.stats
 
 from regen_jax import export, exported
+from regen_jax.abstractions import mel as mel_lib
 from regen_jax.data import pipeline, speech
 from regen_jax.errors import UserError
 from regen_jax.evaluate import audio as audio_io
@@ -217,3 +219,37 @@ def test_export_reproduces_phonemes_to_waveform(trained, tmp_path):
   out = sampler(**batch)
   assert out["num_samples"][0] == int(num_frames[0]) * 256 > 0
   np.testing.assert_allclose(out["waveform"], np.asarray(expected), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("generator", ["hifigan", "spectral"])
+def test_each_generator_makes_hop_samples_per_frame_and_fits_a_recording(generator):
+  config = vocoder.default_config(test=True)
+  config.gan.generator = generator
+  mel_config = mel_lib.MelConfig.from_config(config.mel)
+  gan = vocoder.WaveformGAN(config.gan, mel_config, jnp.float32)
+  t = np.arange(16 * mel_config.hop_length) / mel_config.sample_rate
+  audio = jnp.asarray(0.5 * np.sin(2 * np.pi * (200 + 400 * t) * t), jnp.float32)[None]
+  features = mel_lib.mel_spectrogram(audio, mel_config)
+  params = gan.init(jax.random.key(0), features)
+  assert gan.generate(params["generator"], features).shape == audio.shape
+  tx = optax.adam(3e-3)
+  loss = lambda p: gan.loss({**params, "generator": p}, features, audio, adversarial=False)[0]
+
+  @jax.jit
+  def step(generator, opt_state):
+    value, grads = jax.value_and_grad(loss)(generator)
+    updates, opt_state = tx.update(grads, opt_state)
+    return value, optax.apply_updates(generator, updates), opt_state
+
+  generator, opt_state, losses = params["generator"], tx.init(params["generator"]), []
+  for _ in range(30):
+    value, generator, opt_state = step(generator, opt_state)
+    losses.append(float(value))
+  assert losses[-1] < 0.7 * losses[0]
+
+
+def test_unknown_generator_is_a_clear_error():
+  config = vocoder.default_config(test=True)
+  config.gan.generator = "wavenet"
+  with pytest.raises(UserError, match="'hifigan' or 'spectral'"):
+    vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32)

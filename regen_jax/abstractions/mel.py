@@ -169,7 +169,7 @@ def _overlap_add(frames, hop: int):
   return signal.reshape(*signal.shape[:-2], -1)[..., :(count - 1) * hop + frame_length]
 
 
-def _stft(waveform, cfg: MelConfig):
+def stft(waveform, cfg: MelConfig):
   """(..., T) -> complex (..., T // hop_length, n_fft // 2 + 1)."""
   waveform = jnp.asarray(waveform, jnp.float32)
   count = num_frames(waveform.shape[-1], cfg)
@@ -182,8 +182,8 @@ def _stft(waveform, cfg: MelConfig):
   return jnp.fft.rfft(frames * _window(cfg), axis=-1)
 
 
-def _istft(spectrum, cfg: MelConfig):
-  """Least-squares inverse of _stft: (..., F, n_fft // 2 + 1) -> (..., F * hop_length)."""
+def inverse_stft(spectrum, cfg: MelConfig):
+  """Least-squares inverse of stft: (..., F, n_fft // 2 + 1) -> (..., F * hop_length)."""
   window = _window(cfg)
   count = spectrum.shape[-2]
   signal = _overlap_add(jnp.fft.irfft(spectrum, n=cfg.n_fft, axis=-1) * window, cfg.hop_length)
@@ -197,7 +197,7 @@ def _istft(spectrum, cfg: MelConfig):
 @functools.partial(jax.jit, static_argnames=("cfg",))
 def magnitude_spectrogram(waveform: jax.Array, cfg: MelConfig) -> jax.Array:
   """float32 (..., T) in [-1, 1] -> |STFT| (..., T // hop_length, n_fft // 2 + 1)."""
-  spectrum = _stft(waveform, cfg)
+  spectrum = stft(waveform, cfg)
   return jnp.sqrt(jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2)
 
 
@@ -227,9 +227,9 @@ def griffin_lim(log_mel: jax.Array, cfg: MelConfig, num_iterations: int = 32,
 
   def step(_, carry):
     angles, previous = carry
-    rebuilt = _stft(_istft(magnitude * angles, cfg), cfg)
+    rebuilt = stft(inverse_stft(magnitude * angles, cfg), cfg)
     angles = rebuilt - decay * previous  # momentum: extrapolate away from the last estimate
     return angles / (jnp.abs(angles) + tiny), rebuilt
 
   angles, _ = jax.lax.fori_loop(0, num_iterations, step, (angles, jnp.zeros_like(angles)))
-  return _istft(magnitude * angles, cfg)
+  return inverse_stft(magnitude * angles, cfg)

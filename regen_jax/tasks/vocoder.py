@@ -11,6 +11,7 @@ the true ones, so the vocoder learns the acoustic model's smoothing.
 
 import time
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -27,10 +28,15 @@ from regen_jax.tasks.speech import SpeechTask, frame_mask
 def gan_config(test: bool) -> ml_collections.ConfigDict:
   """Generator, discriminators and GAN losses; shared with the direct baseline."""
   gan = ml_collections.ConfigDict()
+  # "hifigan": transposed-conv upsampling at the sample rate; "spectral": Vocos-style frame-rate
+  # ConvNeXt predicting STFT magnitude and phase (models/vocoder.py).
+  gan.generator = "hifigan"
   gan.generator_channels = 16 if test else 64  # HiFi-GAN V2 has 128: 1.7x the CPU time
   gan.upsample_rates = (8, 8, 2, 2)  # product = the mel hop length
   gan.resblock_kernels = (3,) if test else (3, 7, 11)
   gan.resblock_dilations = (1, 3) if test else (1, 3, 5)
+  gan.spectral_channels = 32 if test else 256  # Vocos base: 512 channels, depth 8
+  gan.spectral_depth = 2 if test else 8
   gan.periods = (2, 3) if test else (2, 3, 5, 7, 11)
   gan.num_scales = 1 if test else 3
   gan.period_channels = (4, 8) if test else (16, 32, 64, 128)
@@ -81,17 +87,25 @@ class WaveformGAN:
   """Generator + discriminators + losses for frame features -> waveform (vocoder and direct)."""
 
   def __init__(self, gan, mel_config: mel_lib.MelConfig, dtype):
+    self.gan, self.mel_config = gan, mel_config
+    self.generator = self._generator(gan, mel_config, dtype)
+    self.discriminators = vocoder_lib.Discriminators(tuple(gan.periods), gan.num_scales,
+                                                     tuple(gan.period_channels),
+                                                     tuple(gan.scale_channels), dtype)
+
+  @staticmethod
+  def _generator(gan, mel_config, dtype) -> nn.Module:
+    if gan.generator == "spectral":
+      return vocoder_lib.SpectralGenerator(gan.spectral_channels, gan.spectral_depth, mel_config,
+                                           dtype)
+    if gan.generator != "hifigan":
+      raise UserError(f"unknown gan.generator {gan.generator!r}: use 'hifigan' or 'spectral'")
     if int(np.prod(gan.upsample_rates)) != mel_config.hop_length:
       raise UserError(f"the generator upsamples by {int(np.prod(gan.upsample_rates))} "
                       f"(gan.upsample_rates={tuple(gan.upsample_rates)}), but mel frames are "
                       f"{mel_config.hop_length} samples apart (mel.hop_length)")
-    self.gan, self.mel_config = gan, mel_config
-    self.generator = vocoder_lib.Generator(gan.generator_channels, tuple(gan.upsample_rates),
-                                           tuple(gan.resblock_kernels),
-                                           tuple(gan.resblock_dilations), dtype)
-    self.discriminators = vocoder_lib.Discriminators(tuple(gan.periods), gan.num_scales,
-                                                     tuple(gan.period_channels),
-                                                     tuple(gan.scale_channels), dtype)
+    return vocoder_lib.Generator(gan.generator_channels, tuple(gan.upsample_rates),
+                                 tuple(gan.resblock_kernels), tuple(gan.resblock_dilations), dtype)
 
   def init(self, rng, features) -> dict:
     window = features[:, :self.gan.segment_frames]
