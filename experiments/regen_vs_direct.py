@@ -144,7 +144,7 @@ class Comparison:
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-  """Mean ± std over seeds of each system at each budget fraction."""
+  """Mean ± sample standard deviation over seeds of each system at each budget fraction."""
   table = []
   for fraction in sorted({r["budget_fraction"] for r in rows}):
     for system in SYSTEMS:
@@ -154,25 +154,31 @@ def summarize(rows: list[dict]) -> list[dict]:
       table.append({"budget_fraction": fraction, "budget_flops": float(np.mean(budgets)),
                     "system": system, "seeds": len(values),
                     "mean": float(np.mean(values)) if values else None,
-                    "std": float(np.std(values)) if values else None})
+                    "std": float(np.std(values, ddof=1)) if len(values) > 1 else None})
   return table
 
 
 def write_markdown(path: str, domain: domains.Domain, table: list[dict], command: str,
                    device: str):
   arrow = "↓" if domain.lower_is_better else "↑"
-  lines = [f"{domain.metric_name} {arrow}, mean ± std over seeds.", "",
+  lines = [f"{domain.metric_name} {arrow}, mean ± sample std over n seeds.", "",
            f"`{command}` on {device}", "",
            "| budget (× config steps) | training PFLOPs | " + " | ".join(SYSTEMS) + " |",
            "|---|---|" + "---|" * len(SYSTEMS)]
   for fraction in sorted({r["budget_fraction"] for r in table}):
     cells = {r["system"]: r for r in table if r["budget_fraction"] == fraction}
     flops = cells[SYSTEMS[-1]]["budget_flops"] / 1e15
-    lines.append(f"| {fraction:g} | {flops:.3g} | " + " | ".join(
-        f"{c['mean']:.3f} ± {c['std']:.3f} (n={c['seeds']})" if c["mean"] is not None else "—"
-        for c in (cells[s] for s in SYSTEMS)) + " |")
+    lines.append(f"| {fraction:g} | {flops:.3g} | "
+                 + " | ".join(_cell(cells[system]) for system in SYSTEMS) + " |")
   with open(path, "w") as f:
     f.write("\n".join(lines) + "\n")
+
+
+def _cell(row: dict) -> str:
+  if row["mean"] is None:
+    return "—"
+  spread = "" if row["std"] is None else f" ± {row['std']:.3f}"
+  return f"{row['mean']:.3f}{spread} (n={row['seeds']})"
 
 
 def plot(path: str, domain: domains.Domain, table: list[dict]):
@@ -183,7 +189,7 @@ def plot(path: str, domain: domains.Domain, table: list[dict]):
   for system in SYSTEMS:
     points = [r for r in table if r["system"] == system and r["mean"] is not None]
     axis.errorbar([r["budget_flops"] for r in points], [r["mean"] for r in points],
-                  yerr=[r["std"] for r in points], marker="o", capsize=3, label=system)
+                  yerr=[r["std"] or 0.0 for r in points], marker="o", capsize=3, label=system)
   axis.set_xscale("log")
   axis.set_xlabel("training budget (FLOPs, XLA cost analysis)")
   axis.set_ylabel(domain.metric_name, fontsize=8)

@@ -33,5 +33,8 @@ def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp
     assert budget - per_step < spent <= budget and charged["steps"] < amortised["steps"]
   for row in summary["runs"]:
     assert row["metric"] is None or row["metric"] >= 0
-  assert "±" in (tmp_path / "results.md").read_text()
+  # One seed: the table's mean is that seed's score, with no spread to report.
+  table = {row["system"]: row for row in summary["table"]}
+  assert table["direct"]["mean"] == runs["direct"]["metric"] and table["direct"]["std"] is None
+  assert f"{runs['direct']['metric']:.3f} (n=1)" in (tmp_path / "results.md").read_text()
   assert (tmp_path / "quality_vs_budget.png").stat().st_size > 0
