@@ -95,11 +95,12 @@ class WaveformGAN:
 
   @staticmethod
   def _generator(gan, mel_config, dtype) -> nn.Module:
-    if gan.generator == "spectral":
+    kind = gan.get("generator", "hifigan")  # checkpoints saved before the option are HiFi-GAN
+    if kind == "spectral":
       return vocoder_lib.SpectralGenerator(gan.spectral_channels, gan.spectral_depth, mel_config,
                                            dtype)
-    if gan.generator != "hifigan":
-      raise UserError(f"unknown gan.generator {gan.generator!r}: use 'hifigan' or 'spectral'")
+    if kind != "hifigan":
+      raise UserError(f"unknown gan.generator {kind!r}: use 'hifigan' or 'spectral'")
     if int(np.prod(gan.upsample_rates)) != mel_config.hop_length:
       raise UserError(f"the generator upsamples by {int(np.prod(gan.upsample_rates))} "
                       f"(gan.upsample_rates={tuple(gan.upsample_rates)}), but mel frames are "
