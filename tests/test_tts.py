@@ -17,6 +17,7 @@ from regen_jax.data import pipeline, speech
 from regen_jax.errors import UserError
 from regen_jax.evaluate import audio as audio_io
 from regen_jax.models import acoustic as acoustic_lib
+from regen_jax.models import vocoder as vocoder_models
 from regen_jax.tasks import acoustic, vocoder
 from regen_jax.tasks.speech import phoneme_ids
 from regen_jax.train import loop, optimizer
@@ -248,8 +249,11 @@ def test_each_generator_makes_hop_samples_per_frame_and_fits_a_recording(generat
   assert losses[-1] < 0.7 * losses[0]
 
 
-def test_unknown_generator_is_a_clear_error():
+def test_unknown_generator_is_a_clear_error_and_an_older_checkpoint_is_hifigan():
   config = vocoder.default_config(test=True)
   config.gan.generator = "wavenet"
   with pytest.raises(UserError, match="'hifigan' or 'spectral'"):
     vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32)
+  del config.gan["generator"]  # the config.json of a vocoder trained before the option
+  gan = vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32)
+  assert isinstance(gan.generator, vocoder_models.Generator)
