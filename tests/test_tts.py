@@ -223,7 +223,7 @@ def test_export_reproduces_phonemes_to_waveform(trained, tmp_path):
 
 
 @pytest.mark.parametrize("generator", ["hifigan", "spectral"])
-def test_each_generator_makes_hop_samples_per_frame_and_fits_a_recording(generator):
+def test_each_generator_makes_hop_samples_per_frame_and_fits_a_chirp(generator):
   config = vocoder.default_config(test=True)
   config.gan.generator = generator
   mel_config = mel_lib.MelConfig.from_config(config.mel)
