@@ -40,7 +40,9 @@ class Stage:
 
 def map_batches(fn, arrays: dict[str, np.ndarray], batch_size: int):
   """`fn(batch)` (jitted, static shapes) over every row of `arrays` in padded batches of
-  `batch_size`: its outputs as host arrays, concatenated along rows, padding rows dropped."""
+  `batch_size`: its outputs as host arrays, concatenated along rows, padding rows dropped.
+  Fewer rows than `batch_size` make one batch of just those rows (one file is not padded to 50)."""
+  batch_size = min(batch_size, len(next(iter(arrays.values()))))
   outputs = []
   for batch in pipeline.eval_batches(arrays, batch_size):
     real = batch.pop("mask") > 0
@@ -96,9 +98,7 @@ class CTCStage:
   def decode(self, params, model_state, arrays: dict[str, np.ndarray],
              beam_size: int | None = None) -> list[list[int]]:
     """Label sequences of every row of `arrays`: greedy, or prefix beam search of `beam_size`."""
-    # A batch no larger than the rows: one file (`sample --audio`) is not padded to 50 rows.
-    rows = len(next(iter(arrays.values())))
     log_probs, lengths = map_batches(
         lambda batch: self._jitted_log_probs(params, model_state, batch), arrays,
-        min(self.config.eval_batch_size, rows))
+        self.config.eval_batch_size)
     return ctc.batch_decode(log_probs, lengths, beam_size)
