@@ -115,3 +115,12 @@ def test_inverse_stft_reconstructs_exactly(cfg):
   # Griffin-Lim's projection relies on inverse_stft being the exact inverse of the forward framing.
   waveform = np.random.default_rng(0).uniform(-1, 1, (2, 20 * cfg.hop_length)).astype(np.float32)
   np.testing.assert_allclose(mel.inverse_stft(mel.stft(waveform, cfg), cfg), waveform, atol=1e-5)
+
+
+def test_mel_gradient_is_finite_on_silence():
+  # A generator's output can have silent bins; sqrt's NaN gradient at 0 must not reach the loss.
+  cfg = mel.MelConfig()
+  waveform = np.zeros((1, 8 * cfg.hop_length), np.float32)
+  waveform[0, 1000:1100] = 0.1
+  grads = jax.grad(lambda w: mel.mel_spectrogram(w, cfg).sum())(waveform)
+  assert np.isfinite(grads).all() and np.abs(grads[0, 1000:1100]).max() > 0

@@ -198,7 +198,9 @@ def inverse_stft(spectrum, cfg: MelConfig):
 def magnitude_spectrogram(waveform: jax.Array, cfg: MelConfig) -> jax.Array:
   """float32 (..., T) in [-1, 1] -> |STFT| (..., T // hop_length, n_fft // 2 + 1)."""
   spectrum = stft(waveform, cfg)
-  return jnp.sqrt(jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2)
+  power = jnp.real(spectrum) ** 2 + jnp.imag(spectrum) ** 2
+  # sqrt's gradient at 0 is NaN; a silent bin of a generated waveform must get gradient 0.
+  return jnp.where(power > 0, jnp.sqrt(jnp.where(power > 0, power, 1.0)), 0.0)
 
 
 @functools.partial(jax.jit, static_argnames=("cfg",))
@@ -210,6 +212,12 @@ def mel_spectrogram(waveform: jax.Array, cfg: MelConfig) -> jax.Array:
   return jnp.log(jnp.maximum(mel, cfg.log_floor))
 
 
+def pseudo_inverse_magnitude(log_mel: jax.Array, cfg: MelConfig) -> jax.Array:
+  """Log-mel (..., F, n_mels) -> the least-squares |STFT| (..., F, n_fft // 2 + 1), clipped at 0."""
+  return jnp.maximum(jnp.matmul(jnp.exp(log_mel), _mel_pseudo_inverse(cfg),
+                                precision=jax.lax.Precision.HIGHEST), 0.0)
+
+
 @functools.partial(jax.jit, static_argnames=("cfg", "num_iterations"))
 def griffin_lim(log_mel: jax.Array, cfg: MelConfig, num_iterations: int = 32,
                 rng: jax.Array | None = None) -> jax.Array:
@@ -218,8 +226,7 @@ def griffin_lim(log_mel: jax.Array, cfg: MelConfig, num_iterations: int = 32,
   Fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99, as librosa) from random phases on the
   magnitudes the filterbank's pseudo-inverse recovers.
   """
-  magnitude = jnp.maximum(jnp.matmul(jnp.exp(log_mel), _mel_pseudo_inverse(cfg),
-                                     precision=jax.lax.Precision.HIGHEST), 0.0)
+  magnitude = pseudo_inverse_magnitude(log_mel, cfg)
   rng = jax.random.key(0) if rng is None else rng
   angles = jnp.exp(2j * jnp.pi * jax.random.uniform(rng, magnitude.shape))
   decay = 0.99 / (1 + 0.99)
