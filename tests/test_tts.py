@@ -227,7 +227,7 @@ def test_each_generator_makes_hop_samples_per_frame_and_fits_a_chirp(generator):
   config = vocoder.default_config(test=True)
   config.gan.generator = generator
   mel_config = mel_lib.MelConfig.from_config(config.mel)
-  gan = vocoder.WaveformGAN(config.gan, mel_config, jnp.float32)
+  gan = vocoder.WaveformGAN(config.gan, mel_config, jnp.float32, mel_input=True)
   t = np.arange(16 * mel_config.hop_length) / mel_config.sample_rate
   audio = jnp.asarray(0.5 * np.sin(2 * np.pi * (200 + 400 * t) * t), jnp.float32)[None]
   features = mel_lib.mel_spectrogram(audio, mel_config)
@@ -253,7 +253,33 @@ def test_unknown_generator_is_a_clear_error_and_an_older_checkpoint_is_hifigan()
   config = vocoder.default_config(test=True)
   config.gan.generator = "wavenet"
   with pytest.raises(UserError, match="'hifigan' or 'spectral'"):
-    vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32)
+    vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32, mel_input=True)
   del config.gan["generator"]  # the config.json of a vocoder trained before the option
-  gan = vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32)
+  gan = vocoder.WaveformGAN(config.gan, mel_lib.MelConfig(), jnp.float32, mel_input=True)
   assert isinstance(gan.generator, vocoder_models.Generator)
+
+
+def test_stationary_phase_is_the_phase_of_a_bin_centre_sinusoid():
+  cfg = mel_lib.MelConfig()
+  bin_index, frames = 37, 24
+  n = np.arange(frames * cfg.hop_length)
+  sinusoid = np.cos(2 * np.pi * bin_index * n / cfg.n_fft).astype(np.float32)
+  measured = np.angle(np.asarray(mel_lib.stft(sinusoid, cfg))[2:-2, bin_index])  # no edge frames
+  rule = vocoder_models.stationary_phase(frames, cfg)[2:-2, bin_index]
+  # Same advance per hop: the difference is the (random) offset, constant over frames.
+  turn = np.angle(np.exp(1j * (measured - rule)))
+  np.testing.assert_allclose(np.angle(np.exp(1j * (turn - turn[0]))), 0, atol=1e-3)
+
+
+def test_spectral_vocoder_starts_from_the_mel_pseudo_inverse():
+  config = vocoder.default_config(test=True)
+  config.gan.generator = "spectral"
+  mel_config = mel_lib.MelConfig.from_config(config.mel)
+  gan = vocoder.WaveformGAN(config.gan, mel_config, jnp.float32, mel_input=True)
+  log_mel = jax.random.normal(jax.random.key(1), (2, 12, mel_config.n_mels)) - 3.0
+  params = gan.init(jax.random.key(0), log_mel)
+  magnitude = np.maximum(mel_lib.pseudo_inverse_magnitude(log_mel, mel_config),
+                         mel_config.log_floor)
+  phase = vocoder_models.stationary_phase(12, mel_config)
+  expected = mel_lib.inverse_stft(magnitude * np.exp(1j * phase), mel_config)
+  np.testing.assert_allclose(gan.generate(params["generator"], log_mel), expected, atol=1e-5)

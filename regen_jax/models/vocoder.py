@@ -1,12 +1,12 @@
-"""HiFi-GAN-style waveform generator with multi-period and multi-scale discriminators.
+"""Waveform generators with HiFi-GAN's multi-period and multi-scale discriminators.
 
-Kong et al. 2020: transposed-conv upsampling by the hop length, each stage followed by a
-multi-receptive-field fusion of dilated residual blocks; the discriminators look at the waveform
-folded by several periods (2D convs) and at several average-pooled scales (strided 1D convs).
-`SpectralGenerator` is the Vocos-style alternative (Siuzdenko 2023): ConvNeXt blocks at the frame
-rate predict each frame's STFT magnitude and phase, and the inverse STFT of the mel's own
-framing makes the waveform — no upsampling layers, so it runs at 1/hop of the sample rate and
-its mel loss falls in far fewer steps. Layout is (batch, time, channels). A generator's input is
+`Generator` is HiFi-GAN's (Kong et al. 2020): transposed-conv upsampling by the hop length, each
+stage followed by a multi-receptive-field fusion of dilated residual blocks. `SpectralGenerator`
+is Vocos-style (Siuzdenko 2023): ConvNeXt blocks at the frame rate predict each frame's STFT
+magnitude and phase, and the inverse STFT of the mel's own framing makes the waveform — no
+upsampling layers, so it runs at 1/hop of the sample rate and its mel loss falls in far fewer
+steps. The discriminators look at the waveform folded by several periods (2D convs) and at
+several average-pooled scales (strided 1D convs). Layout is (batch, time, channels). A generator's input is
 any frame-rate feature sequence: mel frames for the vocoder, length-regulated phoneme states for
 the direct baseline.
 """
@@ -86,10 +86,18 @@ class ConvNeXtBlock(nn.Module):
 
 
 class SpectralGenerator(nn.Module):
-  """(B, frames, features) -> (B, frames * hop_length) samples: per-frame STFT, then its inverse."""
+  """(B, frames, features) -> (B, frames * hop_length) samples: per-frame STFT, then its inverse.
+
+  Both outputs are residuals on rule-based priors, and the output layer starts at zero, so
+  training starts from a usable waveform instead of the pulse train of zero phases: each bin's
+  phase advances by its centre frequency per hop from a fixed random offset (a stationary
+  sinusoid, as in a phase vocoder), and, when the features are log-mels (`mel_input`), the
+  magnitude starts at the filterbank's pseudo-inverse of the mel.
+  """
   channels: int
   depth: int
   mel_config: mel_lib.MelConfig
+  mel_input: bool
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
@@ -99,13 +107,29 @@ class SpectralGenerator(nn.Module):
     for _ in range(self.depth):
       x = ConvNeXtBlock(1.0 / self.depth, self.dtype)(x)
     x = nn.LayerNorm(dtype=self.dtype)(x)
-    bins = self.mel_config.n_fft // 2 + 1
-    log_magnitude, phase = jnp.split(
-        nn.Dense(2 * bins, dtype=self.dtype)(x).astype(jnp.float32), 2, axis=-1)
+    cfg = self.mel_config
+    log_magnitude, frequency_deviation = jnp.split(
+        nn.Dense(2 * (cfg.n_fft // 2 + 1), kernel_init=nn.initializers.zeros, dtype=self.dtype)(x)
+        .astype(jnp.float32), 2, axis=-1)
+    if self.mel_input:
+      prior = mel_lib.pseudo_inverse_magnitude(features.astype(jnp.float32), cfg)
+      log_magnitude += jnp.log(jnp.maximum(prior, cfg.log_floor))
     # No frame of a waveform in [-1, 1] exceeds the window's sum: the bound keeps exp finite.
-    magnitude = jnp.exp(jnp.minimum(log_magnitude, np.log(self.mel_config.win_length / 2)))
+    magnitude = jnp.exp(jnp.minimum(log_magnitude, np.log(cfg.win_length / 2)))
+    # The network predicts how fast each bin's phase turns, not the phase itself: a phase has
+    # to grow with the time since the start, which a convolution of a window cannot know.
+    phase = stationary_phase(features.shape[1], cfg) + jnp.cumsum(frequency_deviation, axis=1)
     spectrum = jax.lax.complex(magnitude * jnp.cos(phase), magnitude * jnp.sin(phase))
-    return mel_lib.inverse_stft(spectrum, self.mel_config)
+    return mel_lib.inverse_stft(spectrum, cfg)
+
+
+def stationary_phase(num_frames: int, cfg: mel_lib.MelConfig) -> np.ndarray:
+  """(frames, bins) phases of sinusoids at the bins' centre frequencies, fixed random offsets."""
+  bins = np.arange(cfg.n_fft // 2 + 1)
+  # Whole cycles dropped in integers: float32 phases of long utterances would lose precision.
+  advance = np.outer(np.arange(num_frames), bins * cfg.hop_length) % cfg.n_fft
+  offsets = np.random.default_rng(0).uniform(0, 2 * np.pi, bins.size)
+  return (2 * np.pi * advance / cfg.n_fft + offsets).astype(np.float32)
 
 
 class PeriodDiscriminator(nn.Module):

@@ -50,7 +50,7 @@ class Task(SpeechTask):
     self.encoder = acoustic.AlignedEncoder(config, self.mel_config, self.num_voices)
     self.frames = acoustic_lib.SequenceStack(config.frames.depth, config.frames.num_heads,
                                              config.max_frames, dtype)
-    self.gan = vocoder.WaveformGAN(config.gan, self.mel_config, dtype)
+    self.gan = vocoder.WaveformGAN(config.gan, self.mel_config, dtype, mel_input=False)
 
   def _frame_states(self, params, frames, num_frames):
     return self.frames.apply({"params": params["frames"]}, frames, num_frames)

@@ -1,4 +1,7 @@
-"""Speech stage Y' -> Y, trained on Y alone: HiFi-GAN-style vocoder, mel frames -> waveform.
+"""Speech stage Y' -> Y, trained on Y alone: GAN vocoder, mel frames -> waveform.
+
+A Vocos-style spectral generator (default) or a HiFi-GAN-style one, with HiFi-GAN's multi-period
+and multi-scale discriminators.
 
 The GAN has two players with their own optimizers (`config.optimizers`): the generator and the
 discriminators, each a top-level param tree of one train state. Both are updated from one
@@ -86,19 +89,20 @@ def random_windows(rng, features, audio, num_frames, window: int, hop: int):
 class WaveformGAN:
   """Generator + discriminators + losses for frame features -> waveform (vocoder and direct)."""
 
-  def __init__(self, gan, mel_config: mel_lib.MelConfig, dtype):
+  def __init__(self, gan, mel_config: mel_lib.MelConfig, dtype, mel_input: bool):
+    """`mel_input`: the features are log-mels of `mel_config` (the vocoder), not learned states."""
     self.gan, self.mel_config = gan, mel_config
-    self.generator = self._generator(gan, mel_config, dtype)
+    self.generator = self._generator(gan, mel_config, dtype, mel_input)
     self.discriminators = vocoder_lib.Discriminators(tuple(gan.periods), gan.num_scales,
                                                      tuple(gan.period_channels),
                                                      tuple(gan.scale_channels), dtype)
 
   @staticmethod
-  def _generator(gan, mel_config, dtype) -> nn.Module:
+  def _generator(gan, mel_config, dtype, mel_input) -> nn.Module:
     kind = gan.get("generator", "hifigan")  # checkpoints saved before the option are HiFi-GAN
     if kind == "spectral":
       return vocoder_lib.SpectralGenerator(gan.spectral_channels, gan.spectral_depth, mel_config,
-                                           dtype)
+                                           mel_input, dtype)
     if kind != "hifigan":
       raise UserError(f"unknown gan.generator {kind!r}: use 'hifigan' or 'spectral'")
     if int(np.prod(gan.upsample_rates)) != mel_config.hop_length:
@@ -162,7 +166,8 @@ class Task(SpeechTask):
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
-    self.gan = WaveformGAN(config.gan, self.mel_config, jnp.dtype(config.compute_dtype))
+    self.gan = WaveformGAN(config.gan, self.mel_config, jnp.dtype(config.compute_dtype),
+                           mel_input=True)
     self.acoustic = None
     if config.acoustic_workdir:
       self.acoustic = speech.restore_paired(
