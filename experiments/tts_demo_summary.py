@@ -20,12 +20,17 @@ def main(runs: str):
     with open(os.path.join(runs, stage, "eval_test.json")) as f:
       stages[stage] = json.load(f)
   acoustic, vocoder, direct = stages["acoustic"], stages["vocoder"], stages["direct"]
+  generators = {}
+  for stage in ("vocoder", "direct"):
+    with open(os.path.join(runs, stage, "config.json")) as f:
+      generators[stage] = json.load(f)["gan"].get("generator", "hifigan")  # older: HiFi-GAN
   summary = {
       "command": "make demo-tts",
       "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} ({platform.processor() or platform.machine()})",
       "jax": jax.__version__,
       "split": acoustic["split"],
       "steps": {stage: stages[stage]["step"] for stage in stages},
+      "generators": generators,
       "vocoder_resynthesis_mel_l1": {
           "vocoder": vocoder["resynthesis_mel_l1"],
           "griffin_lim_32_iterations": vocoder["griffin_lim_mel_l1"],

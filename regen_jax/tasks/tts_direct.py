@@ -26,7 +26,7 @@ _SHOWN = 4
 def default_config(test: bool) -> ml_collections.ConfigDict:
   config = speech.base_config(test)
   config.task = "tts_direct"
-  config.num_steps = 20 if test else 600  # the vocoder's steps and batch: ≈ 9 min on 2 CPU cores
+  config.num_steps = 20 if test else 600  # the vocoder's steps and batch: ≈ 7 min on 2 CPU cores
   config.batch_size = 4 if test else 8
   config.eval_every = 10 if test else 600
   config.checkpoint_every = 10 if test else 250

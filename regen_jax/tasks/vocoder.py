@@ -66,7 +66,7 @@ def gan_optimizers(config):
 def default_config(test: bool) -> ml_collections.ConfigDict:
   config = speech.base_config(test)
   config.task = "vocoder"
-  config.num_steps = 20 if test else 600  # ≈ 5 min on 2 CPU cores
+  config.num_steps = 20 if test else 600  # ≈ 3 min on 2 CPU cores
   config.batch_size = 4 if test else 8
   config.eval_every = 10 if test else 600
   config.checkpoint_every = 10 if test else 250
