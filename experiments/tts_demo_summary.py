@@ -13,6 +13,8 @@ import sys
 
 import jax
 
+from regen_jax.tasks import vocoder as vocoder_lib
+
 
 def main(runs: str):
   stages = {}
@@ -23,7 +25,7 @@ def main(runs: str):
   generators = {}
   for stage in ("vocoder", "direct"):
     with open(os.path.join(runs, stage, "config.json")) as f:
-      generators[stage] = json.load(f)["gan"].get("generator", "hifigan")  # older: HiFi-GAN
+      generators[stage] = vocoder_lib.generator_kind(json.load(f)["gan"])
   summary = {
       "command": "make demo-tts",
       "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} ({platform.processor() or platform.machine()})",

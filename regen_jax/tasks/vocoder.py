@@ -87,6 +87,11 @@ def random_windows(rng, features, audio, num_frames, window: int, hop: int):
           jax.vmap(lambda a, s: crop(a, s * hop, window * hop))(audio, starts))
 
 
+def generator_kind(gan) -> str:
+  """`gan.generator`; configs saved before the option had only the HiFi-GAN-style one."""
+  return gan.get("generator", "hifigan")
+
+
 class WaveformGAN:
   """Generator + discriminators + losses for frame features -> waveform (vocoder and direct)."""
 
@@ -100,7 +105,7 @@ class WaveformGAN:
 
   @staticmethod
   def _generator(gan, mel_config, dtype, mel_input) -> nn.Module:
-    kind = gan.get("generator", "hifigan")  # checkpoints saved before the option are HiFi-GAN
+    kind = generator_kind(gan)
     if kind == "spectral":
       return vocoder_lib.SpectralGenerator(gan.spectral_channels, gan.spectral_depth, mel_config,
                                            mel_input, dtype)
