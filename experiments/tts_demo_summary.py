@@ -36,6 +36,7 @@ def main(runs: str):
       "vocoder_resynthesis_mel_l1": {
           "vocoder": vocoder["resynthesis_mel_l1"],
           "griffin_lim_32_iterations": vocoder["griffin_lim_mel_l1"],
+          "griffin_lim_mel_matching_32_iterations": vocoder["griffin_lim_mel_matching_mel_l1"],
           "direct_under_true_durations": direct["teacher_forced_mel_l1"]},
       "vocoder_times_real_time": vocoder["times_real_time"],
       "end_to_end_from_text": {

@@ -101,13 +101,20 @@ def test_griffin_lim_resynthesises_speech(speech):
   def distance(waveform):
     return float(np.abs(mel.mel_spectrogram(waveform, cfg) - target).mean())
 
-  resynthesised = mel.griffin_lim(target, cfg, num_iterations=32, rng=jax.random.key(1))
+  resynthesised = mel.griffin_lim(target, cfg, num_iterations=32, rng=jax.random.key(1),
+                                  match="magnitude")
   random_phase = mel.griffin_lim(target, cfg, num_iterations=0, rng=jax.random.key(1))
   noise = np.random.default_rng(0).standard_normal(clip.shape).astype(np.float32) * clip.std()
   assert resynthesised.shape == clip.shape == (target.shape[0] * cfg.hop_length,)
   assert distance(resynthesised) < 0.8 * distance(random_phase) < distance(noise)
+  # Restoring only the mel (not the pseudo-inverse's flat magnitudes) lets consistency rebuild
+  # the harmonics within each band: 0.094 vs 0.162 on the test split, 0.19 vs 0.26 on this clip.
+  mel_matched = mel.griffin_lim(target, cfg, num_iterations=32, rng=jax.random.key(1))
+  assert distance(mel_matched) < 0.8 * distance(resynthesised)
   batched = mel.griffin_lim(np.stack([target, target]), cfg, num_iterations=2)
   assert batched.shape == (2, clip.shape[0])
+  with pytest.raises(UserError, match="match must be one of"):
+    mel.griffin_lim(target, cfg, match="phase")
 
 
 @pytest.mark.parametrize("cfg", [mel.MelConfig(), SMALL], ids=["default", "small"])

@@ -218,25 +218,53 @@ def pseudo_inverse_magnitude(log_mel: jax.Array, cfg: MelConfig) -> jax.Array:
                                 precision=jax.lax.Precision.HIGHEST), 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("cfg", "num_iterations"))
+@functools.lru_cache
+def _band_shares(cfg: MelConfig) -> np.ndarray:
+  """(n_fft // 2 + 1, n_mels): each bin's filterbank weights over their sum (0 in no band)."""
+  weights = mel_filterbank(cfg)
+  totals = weights.sum(1, keepdims=True)
+  shares = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+  shares.setflags(write=False)  # shared by the cache
+  return shares
+
+
+GRIFFIN_LIM_MATCHES = ("mel", "magnitude")
+
+
+@functools.partial(jax.jit, static_argnames=("cfg", "num_iterations", "match"))
 def griffin_lim(log_mel: jax.Array, cfg: MelConfig, num_iterations: int = 32,
-                rng: jax.Array | None = None) -> jax.Array:
-  """Log-mel (..., F, n_mels) -> waveform (..., F * hop_length): the vocoder's reference baseline.
+                rng: jax.Array | None = None, match: str = "mel") -> jax.Array:
+  """Log-mel (..., F, n_mels) -> waveform (..., F * hop_length) without a trained model.
 
   Fast Griffin-Lim (Perraudin et al. 2013, momentum 0.99, as librosa) from random phases on the
-  magnitudes the filterbank's pseudo-inverse recovers.
+  magnitudes the filterbank's pseudo-inverse recovers. Each iteration makes the spectrum
+  consistent (the STFT of its inverse STFT) and then restores what is known of it:
+  - match="magnitude", the classic algorithm (librosa's mel_to_audio): the pseudo-inverse's
+    magnitudes, flat within each mel band;
+  - match="mel": only the mel itself — every bin is rescaled by its bands' ratio of target to
+    current energy, so the fine structure within a band (harmonics) is left to consistency.
+    On the speech corpus's test split this halves the resynthesis mel L1 of 32 iterations
+    (README, speech synthesis).
   """
+  if match not in GRIFFIN_LIM_MATCHES:
+    raise UserError(f"Griffin-Lim match must be one of {GRIFFIN_LIM_MATCHES}, got {match!r}")
   magnitude = pseudo_inverse_magnitude(log_mel, cfg)
-  rng = jax.random.key(0) if rng is None else rng
-  angles = jnp.exp(2j * jnp.pi * jax.random.uniform(rng, magnitude.shape))
-  decay = 0.99 / (1 + 0.99)
   tiny = np.finfo(np.float32).tiny
+  matmul = functools.partial(jnp.matmul, precision=jax.lax.Precision.HIGHEST)
+
+  def restore(spectrum):
+    if match == "magnitude":
+      return magnitude * spectrum / (jnp.abs(spectrum) + tiny)
+    band_energy = jnp.maximum(matmul(jnp.abs(spectrum), mel_filterbank(cfg)), tiny)
+    return spectrum * matmul(jnp.exp(log_mel) / band_energy, _band_shares(cfg).T)
 
   def step(_, carry):
-    angles, previous = carry
-    rebuilt = stft(inverse_stft(magnitude * angles, cfg), cfg)
-    angles = rebuilt - decay * previous  # momentum: extrapolate away from the last estimate
-    return angles / (jnp.abs(angles) + tiny), rebuilt
+    spectrum, previous = carry
+    rebuilt = stft(inverse_stft(spectrum, cfg), cfg)
+    # Momentum: extrapolate away from the last estimate.
+    return restore(rebuilt - 0.99 / (1 + 0.99) * previous), rebuilt
 
-  angles, _ = jax.lax.fori_loop(0, num_iterations, step, (angles, jnp.zeros_like(angles)))
-  return inverse_stft(magnitude * angles, cfg)
+  rng = jax.random.key(0) if rng is None else rng
+  spectrum = magnitude * jnp.exp(2j * jnp.pi * jax.random.uniform(rng, magnitude.shape))
+  spectrum, _ = jax.lax.fori_loop(0, num_iterations, step, (spectrum, jnp.zeros_like(spectrum)))
+  return inverse_stft(spectrum, cfg)
