@@ -3,10 +3,10 @@
 `Generator` is HiFi-GAN's (Kong et al. 2020): transposed-conv upsampling by the hop length, each
 stage followed by a multi-receptive-field fusion of dilated residual blocks. `SpectralGenerator`
 is Vocos-style (Siuzdenko 2023): ConvNeXt blocks at the frame rate predict each frame's STFT
-magnitude and phase, and the inverse STFT of the mel's own framing makes the waveform — no
-upsampling layers, so it runs at 1/hop of the sample rate and its mel loss falls in far fewer
-steps. The discriminators look at the waveform folded by several periods (2D convs) and at
-several average-pooled scales (strided 1D convs). Layout is (batch, time, channels). A
+magnitude (its phase is a rule), and the inverse STFT of the mel's own framing makes the
+waveform — no upsampling layers, so it runs at 1/hop of the sample rate and its mel loss falls
+in far fewer steps. The discriminators look at the waveform folded by several periods (2D convs)
+and at several average-pooled scales (strided 1D convs). Layout is (batch, time, channels). A
 generator's input is any frame-rate feature sequence: mel frames for the vocoder,
 length-regulated phoneme states for the direct baseline.
 """
@@ -88,11 +88,15 @@ class ConvNeXtBlock(nn.Module):
 class SpectralGenerator(nn.Module):
   """(B, frames, features) -> (B, frames * hop_length) samples: per-frame STFT, then its inverse.
 
-  Both outputs are residuals on rule-based priors, and the output layer starts at zero, so
-  training starts from a usable waveform instead of the pulse train of zero phases: each bin's
-  phase advances by its centre frequency per hop from a fixed random offset (a stationary
-  sinusoid, as in a phase vocoder), and, when the features are log-mels (`mel_input`), the
-  magnitude starts at the filterbank's pseudo-inverse of the mel.
+  The network predicts each frame's STFT log-magnitude; its output layer starts at zero, and when
+  the features are log-mels (`mel_input`) the prediction is a residual on the filterbank's
+  pseudo-inverse of the mel, so training starts from a usable waveform. The phase is a fixed
+  rule, not learned: each bin's phase advances by its centre frequency per hop from a fixed
+  random offset (a stationary sinusoid, as in a phase vocoder). A learned per-frame phase
+  advance, cumulated over frames, cannot beat that rule even in the limit — the recordings' own
+  advances cumulated from the rule's offsets give a worse mel L1 than the rule, since the bins of
+  one harmonic never line up (`experiments/vocoder_phase_oracles.py`) — and training with such
+  a head reached a worse held-out mel L1 than without it (README, speech synthesis).
   """
   channels: int
   depth: int
@@ -108,17 +112,14 @@ class SpectralGenerator(nn.Module):
       x = ConvNeXtBlock(1.0 / self.depth, self.dtype)(x)
     x = nn.LayerNorm(dtype=self.dtype)(x)
     cfg = self.mel_config
-    log_magnitude, frequency_deviation = jnp.split(
-        nn.Dense(2 * (cfg.n_fft // 2 + 1), kernel_init=nn.initializers.zeros, dtype=self.dtype)(x)
-        .astype(jnp.float32), 2, axis=-1)
+    log_magnitude = nn.Dense(cfg.n_fft // 2 + 1, kernel_init=nn.initializers.zeros,
+                             dtype=self.dtype)(x).astype(jnp.float32)
     if self.mel_input:
       prior = mel_lib.pseudo_inverse_magnitude(features.astype(jnp.float32), cfg)
       log_magnitude += jnp.log(jnp.maximum(prior, cfg.log_floor))
     # No frame of a waveform in [-1, 1] exceeds the window's sum: the bound keeps exp finite.
     magnitude = jnp.exp(jnp.minimum(log_magnitude, np.log(cfg.win_length / 2)))
-    # The network predicts how fast each bin's phase turns, not the phase itself: a phase has
-    # to grow with the time since the start, which a convolution of a window cannot know.
-    phase = stationary_phase(features.shape[1], cfg) + jnp.cumsum(frequency_deviation, axis=1)
+    phase = stationary_phase(features.shape[1], cfg)
     spectrum = jax.lax.complex(magnitude * jnp.cos(phase), magnitude * jnp.sin(phase))
     return mel_lib.inverse_stft(spectrum, cfg)
 
