@@ -2,6 +2,9 @@
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 import wave
 
 import jax
@@ -21,7 +24,7 @@ from regen_jax.models import vocoder as vocoder_models
 from regen_jax.tasks import acoustic, vocoder
 from regen_jax.tasks.speech import phoneme_ids
 from regen_jax.train import loop, optimizer
-from tests.helpers import cli, logged
+from tests.helpers import ROOT, cli, logged
 
 DATASET = "regen_speech/tiny"
 
@@ -180,9 +183,36 @@ def test_bad_text_and_mismatched_vocoder_are_clear_errors(trained, tmp_path):
 def test_vocoder_evaluation_reports_resynthesis_griffin_lim_and_speed(trained):
   result = cli("evaluate", "tts_vocoder.py:test", trained / "vocoder")
   summary = json.loads(result.stdout.strip().splitlines()[-1])
-  assert summary["resynthesis_mel_l1"] > 0 and summary["griffin_lim_mel_l1"] > 0
+  assert summary["resynthesis_mel_l1"] > 0
+  assert 0 < summary["griffin_lim_mel_matching_mel_l1"] < summary["griffin_lim_mel_l1"]
   assert summary["times_real_time"] > 0
   assert len(list((trained / "vocoder" / "samples").glob("resynthesis_*.wav"))) >= 4
+
+
+def test_checkpoint_of_other_layer_shapes_is_refused_in_one_line(trained):
+  # What a checkpoint written before a change to the model's layers looks like to new code.
+  result = cli("evaluate", "tts_vocoder.py:test", trained / "vocoder",
+               "--config.gan.spectral_channels=16", check=False)
+  assert result.returncode == 2 and "Traceback" not in result.stderr
+  assert "written by another version of this model" in result.stderr
+  assert "stored (32,), model (16,)" in result.stderr
+
+
+def test_phase_oracle_experiment_ranks_known_phases(trained, tmp_path):
+  out = tmp_path / "oracles.json"
+  result = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "experiments", "vocoder_phase_oracles.py"), "--test",
+       "--utterances", "4", f"--vocoder_workdir={trained / 'vocoder'}", "--out", str(out)],
+      cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(out.read_text())
+  assert json.loads(result.stdout) == report and report["utterances"] == 4
+  l1 = {name: row["all_bands"] for name, row in report["mel_l1"].items()}
+  assert l1["recording_magnitude+recording_phase"] < 1e-3  # the inverse STFT is exact
+  assert l1["pseudo_inverse_magnitude+recording_phase"] < l1["pseudo_inverse_magnitude+rule_phase"]
+  assert l1["pseudo_inverse_magnitude+rule_phase"] < l1["pseudo_inverse_magnitude+random_phase"]
+  assert l1["griffin_lim_mel_32"] < l1["griffin_lim_magnitude_32"] < l1["griffin_lim_magnitude_8"]
+  assert l1["trained_vocoder"] > 0
 
 
 def test_vocoder_fine_tunes_on_predicted_mels(trained, tmp_path):
