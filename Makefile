@@ -2,6 +2,7 @@
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make test: the test suite (what CI runs)
+# make test-slow: the tests marked slow (minutes each), left out of make test
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -34,7 +35,7 @@ RECOGNIZER := --config configs/asr_recognizer.py --workdir $(ASR_RUNS)/recognize
 ASR_DIRECT := --config configs/asr_direct.py --workdir $(ASR_RUNS)/direct
 HELD_OUT_WAV := $(ASR_RUNS)/held_out_voice.wav
 
-.PHONY: demo demo-tts demo-asr test venv clean
+.PHONY: demo demo-tts demo-asr test test-slow venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -91,6 +92,9 @@ demo-asr: venv $(ESPEAK) $(FORTUNES)
 
 test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
 	$(BIN)/python -m pytest -q --durations=15 tests
+
+test-slow: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
+	$(BIN)/python -m pytest -q --durations=15 -m slow tests
 
 clean:
 	rm -rf runs

@@ -2,11 +2,23 @@
 
 import os
 
+import jax
 import pytest
 
 from regen_jax.data import fashion_mnist, pipeline, speech
 
 DATASET = "regen_fashion_mnist/tiny"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compilation_cache(tmp_path_factory):
+  """One persistent XLA cache for the session: the CLI subprocesses of a test compile the same
+  programs again (reference run, killed run, resumed run), and this halves each later start."""
+  settings = {"JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("xla_cache")),
+              "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+  os.environ.update(settings)  # for subprocesses
+  jax.config.update("jax_compilation_cache_dir", settings["JAX_COMPILATION_CACHE_DIR"])
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 
 
 @pytest.fixture(scope="session")

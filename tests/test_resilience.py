@@ -46,7 +46,9 @@ def _wait_for_checkpoint(workdir, step, process, timeout=240):
     time.sleep(0.05)
 
 
-@pytest.mark.parametrize("stage", sorted(STAGES))
+# P2G resumes through the same CTC path as the recognizer; it runs with `make test-slow`.
+@pytest.mark.parametrize("stage", [pytest.param(stage, marks=pytest.mark.slow)
+                                   if stage == "asr_p2g" else stage for stage in sorted(STAGES)])
 def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, stage, request):
   config, run, data, gan = STAGES[stage]
   request.getfixturevalue(data)
