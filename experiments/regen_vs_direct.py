@@ -15,7 +15,8 @@ f x its config's steps (cost C1). The regen stage X -> Y' then gets
   - "stage 1 amortised": B (stage 1 is trained once on Y alone and reused, so it is not charged);
   - "stage 1 charged":   B - C1 (skipped, and reported so, when C1 >= B).
 Evaluation helpers (the image classifier) are trained once and charged to neither side.
-`--test` uses every config's tiny `:test` variant (the test suite runs this, one seed).
+`--test` uses every config's tiny `:test` variant, one seed (`make test` runs it for image,
+`make test-slow` for tts and asr).
 Workdirs that already hold their evaluation are reused, so an interrupted run continues.
 """
 
