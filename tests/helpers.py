@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -31,3 +33,9 @@ def losses(workdir) -> dict[int, list[float]]:
     if "loss" in row:
       out.setdefault(row["step"], []).append(row["loss"])
   return out
+
+
+def marking_slow(values, slow) -> list:
+  """`values` for `pytest.mark.parametrize`, those in `slow` marked slow (`make test-slow`)."""
+  return [pytest.param(value, marks=pytest.mark.slow) if value in slow else value
+          for value in values]

@@ -8,13 +8,11 @@ import sys
 import pytest
 
 from regen_jax import domains
-from tests.helpers import ROOT
+from tests.helpers import ROOT, marking_slow
 
 
 # One domain in the default run; the others train more stages (minutes each): `make test-slow`.
-@pytest.mark.parametrize("domain", [domain if domain == "image" else
-                                    pytest.param(domain, marks=pytest.mark.slow)
-                                    for domain in sorted(domains.DOMAINS)])
+@pytest.mark.parametrize("domain", marking_slow(sorted(domains.DOMAINS), slow={"asr", "tts"}))
 def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp_path,
                                                                      speech_data_dir):
   result = subprocess.run(

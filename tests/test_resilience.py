@@ -13,7 +13,7 @@ import pytest
 
 from regen_jax.tasks import tokenizer
 from regen_jax.train import checkpoint, loop
-from tests.helpers import ROOT, cli, logged, losses
+from tests.helpers import ROOT, cli, logged, losses, marking_slow
 
 # Adversarial loss on: the resumed state then holds generator, discriminator and VQ statistics.
 _RUN = ("--config.num_steps=200", "--config.checkpoint_every=10", "--config.eval_every=100",
@@ -47,8 +47,7 @@ def _wait_for_checkpoint(workdir, step, process, timeout=240):
 
 
 # P2G resumes through the same CTC path as the recognizer; it runs with `make test-slow`.
-@pytest.mark.parametrize("stage", [pytest.param(stage, marks=pytest.mark.slow)
-                                   if stage == "asr_p2g" else stage for stage in sorted(STAGES)])
+@pytest.mark.parametrize("stage", marking_slow(sorted(STAGES), slow={"asr_p2g"}))
 def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, stage, request):
   config, run, data, gan = STAGES[stage]
   request.getfixturevalue(data)

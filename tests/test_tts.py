@@ -24,7 +24,7 @@ from regen_jax.models import vocoder as vocoder_models
 from regen_jax.tasks import acoustic, vocoder
 from regen_jax.tasks.speech import phoneme_ids
 from regen_jax.train import loop, optimizer
-from tests.helpers import ROOT, cli, logged
+from tests.helpers import ROOT, cli, logged, marking_slow
 
 DATASET = "regen_speech/tiny"
 
@@ -252,8 +252,8 @@ def test_export_reproduces_phonemes_to_waveform(trained, tmp_path):
   np.testing.assert_allclose(out["waveform"], np.asarray(expected), rtol=0, atol=1e-5)
 
 
-# The HiFi-GAN-style generator is not the default and takes 4x as long to fit.
-@pytest.mark.parametrize("generator", [pytest.param("hifigan", marks=pytest.mark.slow), "spectral"])
+# The HiFi-GAN-style generator is not the default and takes 3x as long to fit.
+@pytest.mark.parametrize("generator", marking_slow(["hifigan", "spectral"], slow={"hifigan"}))
 def test_each_generator_makes_hop_samples_per_frame_and_fits_a_chirp(generator):
   config = vocoder.default_config(test=True)
   config.gan.generator = generator
