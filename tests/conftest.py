@@ -6,6 +6,7 @@ import jax
 import pytest
 
 from regen_jax.data import fashion_mnist, pipeline, speech
+from tests.helpers import cli
 
 DATASET = "regen_fashion_mnist/tiny"
 
@@ -40,3 +41,17 @@ def speech_data_dir(data_dir):
   speech.RegenSpeech(config="tiny", data_dir=data_dir,
                      file_format="array_record").download_and_prepare()
   return data_dir
+
+
+@pytest.fixture(scope="session")
+def trained_image(tmp_path_factory, data_dir):
+  """Classifier, tokenizer and MaskGIT prior trained once with the tiny configs (the image
+  pipeline's tests and the export's share them)."""
+  root = tmp_path_factory.mktemp("image")
+  dirs = {name: root / name for name in ("classifier", "tokenizer", "prior")}
+  cli("train", "image_classifier.py:test", dirs["classifier"])
+  cli("train", "image_tokenizer.py:test", dirs["tokenizer"], "--config.num_steps=40")
+  cli("train", "image_prior.py:prior=maskgit,test", dirs["prior"],
+      f"--config.stage1_workdir={dirs['tokenizer']}",
+      f"--config.classifier_workdir={dirs['classifier']}")
+  return dirs

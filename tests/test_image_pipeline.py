@@ -17,21 +17,8 @@ from tests.helpers import ROOT, cli, logged, losses
 TOKENIZER = "image_tokenizer.py:test"
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, data_dir):
-  """Classifier, tokenizer and MaskGIT prior trained once with the tiny configs."""
-  root = tmp_path_factory.mktemp("image")
-  dirs = {name: root / name for name in ("classifier", "tokenizer", "prior")}
-  cli("train", "image_classifier.py:test", dirs["classifier"])
-  cli("train", TOKENIZER, dirs["tokenizer"], "--config.num_steps=40")
-  cli("train", "image_prior.py:prior=maskgit,test", dirs["prior"],
-      f"--config.stage1_workdir={dirs['tokenizer']}",
-      f"--config.classifier_workdir={dirs['classifier']}")
-  return dirs
-
-
-def test_workdir_holds_checkpoints_metrics_events_samples_and_config(trained):
-  workdir = trained["tokenizer"]
+def test_workdir_holds_checkpoints_metrics_events_samples_and_config(trained_image):
+  workdir = trained_image["tokenizer"]
   assert {"checkpoints", "metrics.jsonl", "tensorboard", "samples", "config.json"} <= set(os.listdir(workdir))
   assert any(name.startswith("events.out.tfevents") for name in os.listdir(workdir / "tensorboard"))
   rows = logged(workdir)
@@ -41,34 +28,34 @@ def test_workdir_holds_checkpoints_metrics_events_samples_and_config(trained):
   assert os.listdir(workdir / "samples")
 
 
-def test_tokenizer_loss_falls(trained):
-  logged_losses = losses(trained["tokenizer"])
+def test_tokenizer_loss_falls(trained_image):
+  logged_losses = losses(trained_image["tokenizer"])
   steps = sorted(logged_losses)
   assert logged_losses[steps[-1]][0] < 0.7 * logged_losses[steps[0]][0]
 
 
-def test_prior_grid_has_a_row_per_class(trained):
-  rows = [r for r in logged(trained["prior"]) if "eval/sample_accuracy" in r]
+def test_prior_grid_has_a_row_per_class(trained_image):
+  rows = [r for r in logged(trained_image["prior"]) if "eval/sample_accuracy" in r]
   assert rows and 0 <= rows[-1]["eval/sample_accuracy"] <= 1
-  out = trained["prior"] / "grid.png"
-  cli("sample", "image_prior.py:prior=maskgit,test", trained["prior"], f"--output={out}",
-      f"--config.stage1_workdir={trained['tokenizer']}")
+  out = trained_image["prior"] / "grid.png"
+  cli("sample", "image_prior.py:prior=maskgit,test", trained_image["prior"], f"--output={out}",
+      f"--config.stage1_workdir={trained_image['tokenizer']}")
   width, height = Image.open(out).size
   cell = 3 * (28 + 2)  # upscale x (image + padding)
   assert height == 10 * cell + 3 * 2 and width == 10 * cell + 3 * 2
 
 
-def test_evaluate_reports_classifier_scores(trained):
-  result = cli("evaluate", "image_prior.py:prior=maskgit,test", trained["prior"],
-               f"--config.stage1_workdir={trained['tokenizer']}",
-               f"--config.classifier_workdir={trained['classifier']}")
+def test_evaluate_reports_classifier_scores(trained_image):
+  result = cli("evaluate", "image_prior.py:prior=maskgit,test", trained_image["prior"],
+               f"--config.stage1_workdir={trained_image['tokenizer']}",
+               f"--config.classifier_workdir={trained_image['classifier']}")
   summary = json.loads(result.stdout.strip().splitlines()[-1])
   assert {"nll_per_token", "sample_accuracy", "frechet_distance"} <= set(summary)
-  assert json.load(open(trained["prior"] / "eval_validation.json")) == summary
+  assert json.load(open(trained_image["prior"] / "eval_validation.json")) == summary
 
 
-def test_code_cache_is_keyed_by_the_tokenizer_checkpoint(trained):
-  cache = trained["tokenizer"] / "code_cache"
+def test_code_cache_is_keyed_by_the_tokenizer_checkpoint(trained_image):
+  cache = trained_image["tokenizer"] / "code_cache"
   (key,) = os.listdir(cache)
   assert key.startswith("vq-step40-")
   cached = np.load(cache / key / "regen_fashion_mnist_tiny-train.npz")
@@ -102,25 +89,25 @@ def test_missing_stage1_checkpoint_is_one_clear_line(tmp_path, data_dir):
   _assert_clean_error(result, workdir, "train the tokenizer (stage 1) first")
 
 
-def test_stage1_config_mismatch_is_one_clear_line(tmp_path, trained):
+def test_stage1_config_mismatch_is_one_clear_line(tmp_path, trained_image):
   workdir = tmp_path / "w"
-  result = cli("train", "image_prior.py:test", workdir, f"--config.stage1_workdir={trained['tokenizer']}",
+  result = cli("train", "image_prior.py:test", workdir, f"--config.stage1_workdir={trained_image['tokenizer']}",
                "--config.stage1.vq.codebook_size=64", check=False)
   _assert_clean_error(result, workdir, "vq.codebook_size: config has 64, stage 1 has 32")
 
 
-def test_prior_paired_with_another_tokenizer_is_refused(tmp_path, trained):
+def test_prior_paired_with_another_tokenizer_is_refused(tmp_path, trained_image):
   other = tmp_path / "other_tokenizer"
   cli("train", TOKENIZER, other, "--config.num_steps=10", "--config.seed=7")
-  result = cli("sample", "image_prior.py:prior=maskgit,test", trained["prior"],
+  result = cli("sample", "image_prior.py:prior=maskgit,test", trained_image["prior"],
                f"--config.stage1_workdir={other}", check=False)
   assert result.returncode != 0 and "Traceback" not in result.stderr
   assert "was trained on the codes of stage 1" in result.stderr.strip().splitlines()[-1]
 
 
-def test_trained_tokenizer_round_trips_and_refuses_wrong_shapes(trained, tiny_validation):
-  stage1 = loop.saved_config(str(trained["tokenizer"]))
-  tokenizer = abstractions.load(stage1, str(trained["tokenizer"]), (28, 28, 1))
+def test_trained_tokenizer_round_trips_and_refuses_wrong_shapes(trained_image, tiny_validation):
+  stage1 = loop.saved_config(str(trained_image["tokenizer"]))
+  tokenizer = abstractions.load(stage1, str(trained_image["tokenizer"]), (28, 28, 1))
   images = tiny_validation["image"][:8]
   tokens = tokenizer.encode(images)
   assert tokens.shape == (8, 14, 14, 1) and int(tokens.max()) < tokenizer.vocab_size
