@@ -5,12 +5,12 @@ mels with magnitudes and phases of known quality.
       [--vocoder_workdir runs/tts/vocoder] [--test] [--out FILE]
 
 Each row inverse-STFTs a magnitude (the mel filterbank's pseudo-inverse, which is all a mel
-gives without learning, or the recording's own, an oracle) with a phase (the recording's; the
-spectral generator's untrained rule; the recording's per-bin phase advance cumulated from the
-rule's offsets, the best the generator's cumulative phase head can express; random), plus both
-Griffin-Lim variants and, with --vocoder_workdir, a trained vocoder. It prints one JSON object:
-resynthesis mel L1 (natural-log mel, the vocoder's evaluation metric) over all bands and over the
-40 lowest (below ~1.1 kHz, where voiced harmonics are resolved).
+gives without learning, or the recording's own, an oracle) with a phase: the recording's; the
+spectral generator's rule, peak-locked phases of that magnitude (with the pseudo-inverse: the
+untrained vocoder); the rule before it, sinusoids at each bin's centre frequency with random
+offsets; random. Then both Griffin-Lim variants and, with --vocoder_workdir, a trained vocoder.
+It prints one JSON object: resynthesis mel L1 (natural-log mel, the vocoder's evaluation metric)
+over all bands and over the 40 lowest (below ~1.1 kHz, where voiced harmonics are resolved).
 """
 
 import argparse
@@ -51,21 +51,29 @@ def scores(log_mel, waveform, num_frames, cfg) -> dict[str, float]:
   return {"all_bands": mean_l1(log_mel.shape[-1]), "low_bands": mean_l1(LOW_BANDS)}
 
 
+def independent_bin_phase(num_frames: int, cfg) -> np.ndarray:
+  """(frames, bins) phases of sinusoids at the bins' centre frequencies with fixed random offsets:
+  the spectral generator's rule before `peak_locked_phase`."""
+  bins = np.arange(cfg.n_fft // 2 + 1)
+  advance = np.outer(np.arange(num_frames), bins * cfg.hop_length) % cfg.n_fft
+  offsets = np.random.default_rng(0).uniform(0, 2 * np.pi, bins.size)
+  return 2 * np.pi * advance / cfg.n_fft + offsets
+
+
 def oracle_waveforms(cfg, log_mel, audio):
   """{row name: waveform} of magnitude x phase combinations."""
   spectrum = np.asarray(mel_lib.stft(audio, cfg))
-  phase = np.angle(spectrum)
-  rule = vocoder_models.stationary_phase(log_mel.shape[1], cfg)
-  advance = np.angle(np.exp(1j * np.diff(phase, axis=1)))  # wrapped per-frame phase advance
-  cumulated = rule[:1] + np.concatenate([np.zeros_like(phase[:, :1]),
-                                         np.cumsum(advance, axis=1)], axis=1)
-  random = np.random.default_rng(0).uniform(0, 2 * np.pi, phase.shape)
+  random = np.random.default_rng(0).uniform(0, 2 * np.pi, spectrum.shape)
   magnitudes = {"pseudo_inverse": np.asarray(mel_lib.pseudo_inverse_magnitude(log_mel, cfg)),
                 "recording": np.abs(spectrum)}
-  phases = {"recording": phase, "rule": rule, "recording_advance_from_rule_offsets": cumulated,
-            "random": random}
-  return {f"{m}_magnitude+{p}_phase": mel_lib.inverse_stft(magnitude * np.exp(1j * angles), cfg)
-          for m, magnitude in magnitudes.items() for p, angles in phases.items()}
+  phases = {"recording": lambda _: np.angle(spectrum),
+            "peak_locked": lambda magnitude: np.asarray(jax.jit(
+                vocoder_models.peak_locked_phase, static_argnums=1)(magnitude, cfg)),
+            "independent_bins": lambda _: independent_bin_phase(log_mel.shape[1], cfg),
+            "random": lambda _: random}
+  return {f"{m}_magnitude+{p}_phase":
+          mel_lib.inverse_stft(magnitude * np.exp(1j * phase_of(magnitude)), cfg)
+          for m, magnitude in magnitudes.items() for p, phase_of in phases.items()}
 
 
 def main(args):

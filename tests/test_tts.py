@@ -209,8 +209,9 @@ def test_phase_oracle_experiment_ranks_known_phases(trained, tmp_path):
   assert json.loads(result.stdout) == report and report["utterances"] == 4
   l1 = {name: row["all_bands"] for name, row in report["mel_l1"].items()}
   assert l1["recording_magnitude+recording_phase"] < 1e-3  # the inverse STFT is exact
-  assert l1["pseudo_inverse_magnitude+recording_phase"] < l1["pseudo_inverse_magnitude+rule_phase"]
-  assert l1["pseudo_inverse_magnitude+rule_phase"] < l1["pseudo_inverse_magnitude+random_phase"]
+  for magnitude in ("pseudo_inverse", "recording"):
+    row = lambda phase: l1[f"{magnitude}_magnitude+{phase}_phase"]
+    assert row("recording") < row("peak_locked") < row("independent_bins") < row("random")
   assert l1["griffin_lim_mel_32"] < l1["griffin_lim_magnitude_32"] < l1["griffin_lim_magnitude_8"]
   assert l1["trained_vocoder"] > 0
 
@@ -290,16 +291,32 @@ def test_unknown_generator_is_a_clear_error_and_an_older_checkpoint_is_hifigan()
   assert isinstance(gan.generator, vocoder_models.Generator)
 
 
-def test_stationary_phase_is_the_phase_of_a_bin_centre_sinusoid():
+@pytest.mark.parametrize("frequency_in_bins", [37.0, 37.3])
+def test_peak_locked_phase_is_the_phase_of_a_sinusoid_in_every_bin_of_its_peak(frequency_in_bins):
   cfg = mel_lib.MelConfig()
-  bin_index, frames = 37, 24
+  frames, lobe = 24, slice(36, 39)  # the Hann main lobe of either frequency
   n = np.arange(frames * cfg.hop_length)
-  sinusoid = np.cos(2 * np.pi * bin_index * n / cfg.n_fft).astype(np.float32)
-  measured = np.angle(np.asarray(mel_lib.stft(sinusoid, cfg))[2:-2, bin_index])  # no edge frames
-  rule = vocoder_models.stationary_phase(frames, cfg)[2:-2, bin_index]
-  # Same advance per hop: the difference is the (random) offset, constant over frames.
-  turn = np.angle(np.exp(1j * (measured - rule)))
-  np.testing.assert_allclose(np.angle(np.exp(1j * (turn - turn[0]))), 0, atol=1e-3)
+  sinusoid = np.cos(2 * np.pi * frequency_in_bins * n / cfg.n_fft).astype(np.float32)
+  spectrum = np.asarray(mel_lib.stft(sinusoid, cfg))[2:-2]  # no edge frames
+  rule = np.asarray(vocoder_models.peak_locked_phase(np.abs(spectrum), cfg))
+  turn = np.angle(spectrum[:, lobe] * np.exp(-1j * rule[:, lobe]))  # recording - rule
+  wrapped = lambda x: np.angle(np.exp(1j * x))
+  np.testing.assert_allclose(wrapped(turn - turn[:, :1]), 0, atol=1e-3)  # one phase per lobe
+  # Advancing as the sinusoid does, up to the parabola's bias off the bin centres (< 0.02 bins).
+  np.testing.assert_allclose(wrapped(np.diff(turn[:, 0])), 0, atol=0.03)
+
+
+def test_peak_locked_phase_gives_each_bin_its_nearest_peaks_phase():
+  cfg = mel_lib.MelConfig(n_fft=16, hop_length=2, win_length=16, n_mels=4)
+  profile = [0.1, 0.5, 1.0, 0.5, 0.2, 0.5, 2.0, 0.5, 0.1]  # peaks at bins 2 and 6
+  magnitude = np.tile(np.float32(profile), (3, 1))
+  centred = np.asarray(vocoder_models.peak_locked_phase(magnitude, cfg)) - np.pi * np.arange(9)
+  same = lambda a, b: np.allclose(np.cos(a - b), 1, atol=1e-5)
+  assert all(same(centred[:, k], centred[:, 2]) for k in range(0, 5))  # 4: a tie, the lower
+  assert all(same(centred[:, k], centred[:, 6]) for k in range(5, 9))
+  # Each hop advances a peak's phase by 2 pi * its frequency in bins * hop / n_fft.
+  assert same(centred[1, 2] - centred[0, 2], np.pi / 2)
+  assert same(centred[2, 6] - centred[1, 6], 3 * np.pi / 2)
 
 
 def test_spectral_vocoder_starts_from_the_mel_pseudo_inverse():
@@ -311,6 +328,6 @@ def test_spectral_vocoder_starts_from_the_mel_pseudo_inverse():
   params = gan.init(jax.random.key(0), log_mel)
   magnitude = np.maximum(mel_lib.pseudo_inverse_magnitude(log_mel, mel_config),
                          mel_config.log_floor)
-  phase = vocoder_models.stationary_phase(12, mel_config)
+  phase = vocoder_models.peak_locked_phase(magnitude, mel_config)
   expected = mel_lib.inverse_stft(magnitude * np.exp(1j * phase), mel_config)
   np.testing.assert_allclose(gan.generate(params["generator"], log_mel), expected, atol=1e-5)

@@ -2,8 +2,8 @@
 
 `Generator` is HiFi-GAN's (Kong et al. 2020): transposed-conv upsampling by the hop length, each
 stage followed by a multi-receptive-field fusion of dilated residual blocks. `SpectralGenerator`
-is Vocos-style (Siuzdenko 2023): ConvNeXt blocks at the frame rate predict each frame's STFT
-magnitude (its phase is a rule), and the inverse STFT of the mel's own framing makes the
+is Vocos-style (Siuzdak 2023): ConvNeXt blocks at the frame rate predict each frame's STFT
+magnitude (its phase is a rule on the magnitudes), and the inverse STFT of the mel's own framing makes the
 waveform — no upsampling layers, so it runs at 1/hop of the sample rate and its mel loss falls
 in far fewer steps. The discriminators look at the waveform folded by several periods (2D convs)
 and at several average-pooled scales (strided 1D convs). Layout is (batch, time, channels). A
@@ -90,13 +90,12 @@ class SpectralGenerator(nn.Module):
 
   The network predicts each frame's STFT log-magnitude; its output layer starts at zero, and when
   the features are log-mels (`mel_input`) the prediction is a residual on the filterbank's
-  pseudo-inverse of the mel, so training starts from a usable waveform. The phase is a fixed
-  rule, not learned: each bin's phase advances by its centre frequency per hop from a fixed
-  random offset (a stationary sinusoid, as in a phase vocoder). A learned per-frame phase
-  advance, cumulated over frames, cannot beat that rule even in the limit — the recordings' own
-  advances cumulated from the rule's offsets give a worse mel L1 than the rule, since the bins of
-  one harmonic never line up (`experiments/vocoder_phase_oracles.py`) — and training with such
-  a head reached a worse held-out mel L1 than without it (README, speech synthesis).
+  pseudo-inverse of the mel, so training starts from a usable waveform. The phase is not learned:
+  `peak_locked_phase` of the predicted magnitudes, so the bins of each harmonic stay coherent.
+  A learned per-frame phase advance cumulated over frames did worse (even the recordings' own
+  advances, cumulated, do worse than a rule), and so did the rule before this one, independent
+  per-bin sinusoids, whose bins of one harmonic beat against each other
+  (`experiments/vocoder_phase_oracles.py`, README).
   """
   channels: int
   depth: int
@@ -119,18 +118,59 @@ class SpectralGenerator(nn.Module):
       log_magnitude += jnp.log(jnp.maximum(prior, cfg.log_floor))
     # No frame of a waveform in [-1, 1] exceeds the window's sum: the bound keeps exp finite.
     magnitude = jnp.exp(jnp.minimum(log_magnitude, np.log(cfg.win_length / 2)))
-    phase = stationary_phase(features.shape[1], cfg)
+    phase = peak_locked_phase(jax.lax.stop_gradient(magnitude), cfg)
     spectrum = jax.lax.complex(magnitude * jnp.cos(phase), magnitude * jnp.sin(phase))
     return mel_lib.inverse_stft(spectrum, cfg)
 
 
-def stationary_phase(num_frames: int, cfg: mel_lib.MelConfig) -> np.ndarray:
-  """(frames, bins) phases of sinusoids at the bins' centre frequencies, fixed random offsets."""
-  bins = np.arange(cfg.n_fft // 2 + 1)
-  # Whole cycles dropped in integers: float32 phases of long utterances would lose precision.
-  advance = np.outer(np.arange(num_frames), bins * cfg.hop_length) % cfg.n_fft
-  offsets = np.random.default_rng(0).uniform(0, 2 * np.pi, bins.size)
-  return (2 * np.pi * advance / cfg.n_fft + offsets).astype(np.float32)
+def peak_locked_phase(magnitude, cfg: mel_lib.MelConfig):
+  """(..., frames, bins) STFT magnitudes -> phases, as a phase-locked vocoder (Laroche & Dolson
+  1999) makes them from magnitudes alone.
+
+  Each bin belongs to its nearest spectral peak. All bins of one peak share a phase about the
+  frame's centre, as the bins of one windowed sinusoid do; that phase advances each hop by the
+  peak's frequency (a parabola through the log-magnitudes refines it between bins), starting
+  from the previous frame's phase at the peak's bin, so a harmonic whose peak moves between
+  bins keeps its phase. Bins of a frame then add coherently, unlike independent per-bin phases.
+  """
+  log_magnitude = jnp.log(jnp.maximum(magnitude, cfg.log_floor))
+  peak, frequency = _nearest_peaks(log_magnitude)
+  advance = 2 * np.pi * cfg.hop_length / cfg.n_fft * frequency  # radians per hop
+
+  def next_frame(previous, frame):
+    (previous_phase, previous_advance), (frame_peak, frame_advance) = previous, frame
+    at_peak = lambda x: jnp.take_along_axis(x, frame_peak, axis=-1)
+    # The mean of the two frames' frequencies: the phase of a gliding harmonic.
+    phase = at_peak(previous_phase) + 0.5 * (at_peak(previous_advance) + frame_advance)
+    phase = jnp.mod(phase, 2 * np.pi)  # float32 phases of long utterances would lose precision
+    return (phase, frame_advance), phase
+
+  frames_first = lambda x: jnp.moveaxis(x, -2, 0)
+  first = frames_first(advance)[0]
+  _, centred = jax.lax.scan(next_frame, (jnp.zeros_like(first), first),
+                            (frames_first(peak), frames_first(advance)))
+  # A window centred in the frame turns the phase of bin k by pi * k about the frame's start.
+  return jnp.moveaxis(centred, 0, -2) + np.pi * np.arange(log_magnitude.shape[-1])
+
+
+def _nearest_peaks(log_magnitude):
+  """(index of each bin's nearest local maximum, that maximum's frequency in bins)."""
+  bins = log_magnitude.shape[-1]
+  index = jnp.arange(bins)
+  pad = [(0, 0)] * (log_magnitude.ndim - 1)
+  below = jnp.pad(log_magnitude[..., :-1], pad + [(1, 0)], constant_values=-np.inf)
+  above = jnp.pad(log_magnitude[..., 1:], pad + [(0, 1)], constant_values=-np.inf)
+  is_peak = (log_magnitude >= below) & (log_magnitude > above)
+  axis = log_magnitude.ndim - 1
+  # Far sentinels where a side has no peak, so the other side's wins.
+  left = jax.lax.cummax(jnp.where(is_peak, index, -bins), axis=axis)
+  right = -jax.lax.cummax(jnp.where(is_peak, -index, -2 * bins), axis=axis, reverse=True)
+  peak = jnp.clip(jnp.where(index - left <= right - index, left, right), 0, bins - 1)
+  curvature = below - 2 * log_magnitude + above  # finite and < 0 at inner peaks
+  inner = jnp.isfinite(curvature) & (curvature < 0)
+  shift = jnp.where(inner, 0.5 * (below - above) / jnp.where(inner, curvature, -1.0), 0.0)
+  shift = jnp.clip(shift, -0.5, 0.5)
+  return peak, peak + jnp.take_along_axis(shift, peak, axis=-1)
 
 
 class PeriodDiscriminator(nn.Module):
