@@ -25,8 +25,8 @@ FOREIGN_MODULES = ("regen_jax", "flax", "optax", "orbax", "tensorflow_datasets",
 def image(trained_image):
   """The directory of the tiny image stages (conftest), with the prior's export in `export`."""
   root = trained_image["prior"].parent
-  result = cli("export", PRIOR, trained_image["prior"],
-               f"--config.stage1_workdir={trained_image['tokenizer']}", f"--output={root / 'export'}")
+  stage1 = f"--config.stage1_workdir={trained_image['tokenizer']}"
+  result = cli("export", PRIOR, trained_image["prior"], stage1, f"--output={root / 'export'}")
   assert f"wrote {root / 'export'}" in result.stdout
   return root
 
@@ -67,7 +67,7 @@ def test_manifest_describes_files_inputs_params_and_abstraction(image):
   assert {leaf["path"].split("/")[0] for leaf in leaves} == {"prior", "stage1"}
   assert leaves[-1]["offset"] + leaves[-1]["bytes"] == manifest["params"]["bytes"]
   assert manifest["domain"]["abstraction"]["grid"] == [14, 14]
-  assert manifest["domain"]["abstraction"]["fingerprint"].startswith("vq-step40-")  # conftest: 40 steps
+  assert manifest["domain"]["abstraction"]["fingerprint"].startswith("vq-step40-")  # conftest
 
 
 def test_loader_runs_alone_without_regen_jax_or_training_libraries(image, exported_images,

@@ -3,11 +3,11 @@
 `Generator` is HiFi-GAN's (Kong et al. 2020): transposed-conv upsampling by the hop length, each
 stage followed by a multi-receptive-field fusion of dilated residual blocks. `SpectralGenerator`
 is Vocos-style (Siuzdak 2023): ConvNeXt blocks at the frame rate predict each frame's STFT
-magnitude (its phase is a rule on the magnitudes), and the inverse STFT of the mel's own framing makes the
-waveform — no upsampling layers, so it runs at 1/hop of the sample rate and its mel loss falls
-in far fewer steps. The discriminators look at the waveform folded by several periods (2D convs)
-and at several average-pooled scales (strided 1D convs). Layout is (batch, time, channels). A
-generator's input is any frame-rate feature sequence: mel frames for the vocoder,
+magnitude (its phase is a rule on the magnitudes), and the inverse STFT of the mel's own framing
+makes the waveform — no upsampling layers, so it runs at 1/hop of the sample rate and its mel
+loss falls in far fewer steps. The discriminators look at the waveform folded by several periods
+(2D convs) and at several average-pooled scales (strided 1D convs). Layout is (batch, time,
+channels). A generator's input is any frame-rate feature sequence: mel frames for the vocoder,
 length-regulated phoneme states for the direct baseline.
 """
 
