@@ -15,24 +15,24 @@ FORTUNES := /usr/share/games/fortunes/fortunes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 RUN := $(BIN)/python -m regen_jax
-CLASSIFIER := --config configs/image_classifier.py --workdir $(RUNS)/classifier
-TOKENIZER := --config configs/image_tokenizer.py --workdir $(RUNS)/tokenizer
-PRIOR := --config configs/image_prior.py:prior=maskgit --workdir $(RUNS)/prior \
-  --config.stage1_workdir=$(RUNS)/tokenizer --config.classifier_workdir=$(RUNS)/classifier
-DIRECT := --config configs/image_direct.py:prior=maskgit --workdir $(RUNS)/direct \
-  --config.classifier_workdir=$(RUNS)/classifier
+CLASSIFIER := --config configs/image/classifier.py --workdir $(RUNS)/classifier
+TOKENIZER := --config configs/image/tokenizer.py --workdir $(RUNS)/tokenizer
+PRIOR := --config configs/image/prior.py:prior=maskgit --workdir $(RUNS)/prior \
+  --config.stage1.workdir=$(RUNS)/tokenizer --config.classifier.workdir=$(RUNS)/classifier
+DIRECT := --config configs/image/direct.py:prior=maskgit --workdir $(RUNS)/direct \
+  --config.classifier.workdir=$(RUNS)/classifier
 
 TTS_RUNS ?= runs/tts
-ACOUSTIC := --config configs/tts_acoustic.py --workdir $(TTS_RUNS)/acoustic
-VOCODER := --config configs/tts_vocoder.py --workdir $(TTS_RUNS)/vocoder
-TTS_DIRECT := --config configs/tts_direct.py --workdir $(TTS_RUNS)/direct
+ACOUSTIC := --config configs/tts/acoustic.py --workdir $(TTS_RUNS)/acoustic
+VOCODER := --config configs/tts/vocoder.py --workdir $(TTS_RUNS)/vocoder
+TTS_DIRECT := --config configs/tts/direct.py --workdir $(TTS_RUNS)/direct
 SENTENCE := "Regeneration learning splits a hard problem into two easier ones."
 
 ASR_RUNS ?= runs/asr
-P2G := --config configs/asr_p2g.py --workdir $(ASR_RUNS)/p2g
-RECOGNIZER := --config configs/asr_recognizer.py --workdir $(ASR_RUNS)/recognizer \
-  --config.p2g_workdir=$(ASR_RUNS)/p2g
-ASR_DIRECT := --config configs/asr_direct.py --workdir $(ASR_RUNS)/direct
+P2G := --config configs/asr/p2g.py --workdir $(ASR_RUNS)/p2g
+RECOGNIZER := --config configs/asr/recognizer.py --workdir $(ASR_RUNS)/recognizer \
+  --config.stage1.workdir=$(ASR_RUNS)/p2g
+ASR_DIRECT := --config configs/asr/direct.py --workdir $(ASR_RUNS)/direct
 HELD_OUT_WAV := $(ASR_RUNS)/held_out_voice.wav
 
 .PHONY: demo demo-tts demo-asr test test-slow venv clean
@@ -70,9 +70,9 @@ demo-tts: venv $(ESPEAK) $(FORTUNES)
 	$(RUN) train $(VOCODER)
 	$(RUN) train $(TTS_DIRECT)
 	$(RUN) evaluate $(VOCODER) --config.eval_split=test
-	$(RUN) evaluate $(ACOUSTIC) --config.eval_split=test --config.vocoder_workdir=$(TTS_RUNS)/vocoder
+	$(RUN) evaluate $(ACOUSTIC) --config.eval_split=test --config.stage1.workdir=$(TTS_RUNS)/vocoder
 	$(RUN) evaluate $(TTS_DIRECT) --config.eval_split=test
-	$(RUN) sample $(ACOUSTIC) --config.vocoder_workdir=$(TTS_RUNS)/vocoder --text $(SENTENCE) \
+	$(RUN) sample $(ACOUSTIC) --config.stage1.workdir=$(TTS_RUNS)/vocoder --text $(SENTENCE) \
 	  --output $(TTS_RUNS)/regen_sample.wav
 	$(RUN) sample $(TTS_DIRECT) --text $(SENTENCE) --output $(TTS_RUNS)/direct_sample.wav
 	$(BIN)/python experiments/tts_demo_summary.py $(TTS_RUNS)

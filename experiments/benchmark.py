@@ -1,6 +1,6 @@
 """Speed of every stage on this machine: train steps, input pipeline, sampling, transformer MFU.
 
-  python experiments/benchmark.py [--configs image_direct.py,asr_p2g.py] [--steps 20]
+  python experiments/benchmark.py [--configs image/direct.py,asr/p2g.py] [--steps 20]
       [--dtype bfloat16] [--override batch_size=256 ...] [--measure train,pipeline,sampling,mfu]
       [--tokenizer_workdir DIR] [--sample_batch 100] [--mfu_size base] [--mfu_batch 32]
       [--peak_tflops 989] [--profile DIR] [--out FILE] [--test]
@@ -9,7 +9,7 @@ Prints one JSON object per measurement; `--out FILE` also writes them all as one
 (rewritten after each measurement, so an interrupted run keeps what it had measured). Every
 record holds `command`, `device`, `jax`, `config`, `batch` (global), `dtype` and its numbers.
 
-  train     for each stage config and each of its loss phases (`task.phase`): seconds to lower
+  train     for each stage config and each of its loss phases (`Stage.phase`): seconds to lower
             and to compile the loop's jitted train step, the median of --steps step times (after
             2 warm-up steps, each step waited for), examples/s, FLOPs per step by XLA's cost
             analysis, achieved TFLOP/s and MFU.
@@ -18,10 +18,10 @@ record holds `command`, `device`, `jax`, `config`, `batch` (global), `dtype` and
             (`pipeline.train_iterator` + `sharding.global_batch` each step) and by one
             device-resident batch, each the median of PIPELINE_ROUNDS alternating runs;
             overhead_percent = (pipeline - resident) / resident * 100.
-  sampling  images/s of the class -> image priors (AR with a KV cache, MaskGIT) and the vocoder's
+  sampling  samples/s of the token priors (AR with a KV cache, MaskGIT) and the vocoder's
             speed as a multiple of real time, all with untrained (random-init) parameters.
-  mfu       the priors' TokenTransformer alone at --mfu_size on synthetic tokens: next-token
-            cross-entropy, the project's optimizer and train step, donated state.
+  mfu       the token priors' TokenTransformer alone at --mfu_size on synthetic tokens:
+            next-token cross-entropy, the project's optimizer and train step, donated state.
 
 MFU = flops_per_step / step_seconds / (peak_tflops * 1e12). The peak is --peak_tflops, else
 989 (dense bf16 tensor cores of an H100 SXM or H200) on those GPUs, else unknown: MFU is null.
@@ -32,7 +32,6 @@ import argparse
 import ast
 import contextlib
 import functools
-import importlib.util
 import itertools
 import json
 import os
@@ -50,20 +49,24 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 # After the path insert: runs from a checkout.
+from regen_jax.core import config as config_lib  # noqa: E402
+from regen_jax.core import loop, optimizer, sharding  # noqa: E402
+from regen_jax.core import state as state_lib  # noqa: E402
 from regen_jax.data import pipeline  # noqa: E402
+from regen_jax.domains.speech.vocoder import Vocoder  # noqa: E402
 from regen_jax.errors import UserError  # noqa: E402
-from regen_jax.models.transformer import TokenTransformer  # noqa: E402
-from regen_jax.train import config as config_lib  # noqa: E402
-from regen_jax.train import loop, optimizer, sharding  # noqa: E402
-from regen_jax.train import state as state_lib  # noqa: E402
+from regen_jax.nn.transformer import TokenTransformer  # noqa: E402
+from regen_jax.priors.conditions import ClassLabel  # noqa: E402
+from regen_jax.priors.tokens import TokenPrior  # noqa: E402
+from regen_jax.stages import base as stage_lib  # noqa: E402
 
 MEASUREMENTS = ("train", "pipeline", "sampling", "mfu")
 CONFIGS_DIR = os.path.join(ROOT, "configs")
-DEFAULT_CONFIGS = ("image_tokenizer.py", "image_direct.py", "image_classifier.py",
-                   "tts_acoustic.py", "tts_vocoder.py", "tts_direct.py", "asr_recognizer.py",
-                   "asr_direct.py", "asr_p2g.py")
-PRIOR_CONFIGS = ("image_direct.py", "image_prior.py")  # without prior=: both priors
-SAMPLING_TASKS = ("prior", "vocoder")
+DEFAULT_CONFIGS = ("image/tokenizer.py", "image/direct.py", "image/classifier.py",
+                   "tts/acoustic.py", "tts/vocoder.py", "tts/direct.py", "asr/recognizer.py",
+                   "asr/direct.py", "asr/p2g.py")
+PRIOR_CONFIGS = ("image/direct.py", "image/prior.py")  # without prior=: both priors
+SAMPLING_STAGES = (TokenPrior, Vocoder)
 WARMUP_STEPS = 2
 PROFILED_STEPS = 3
 PIPELINE_ROUNDS = 3  # resident and pipeline runs alternate: drift hits both alike
@@ -86,11 +89,11 @@ def parse_args(argv=None) -> argparse.Namespace:
       description=__doc__.split("\n\n")[0],
       epilog="Records and the MFU formula: see the module docstring and README.md, Benchmarks.")
   parser.add_argument("--configs",
-                      help="comma list of configs/ files[:arg]; image_direct.py and "
-                           "image_prior.py without prior= mean both priors (default: every "
-                           "stage; image_prior.py too with --tokenizer_workdir)")
+                      help="comma list of configs/ files[:arg]; image/direct.py and "
+                           "image/prior.py without prior= mean both priors (default: every "
+                           "stage; image/prior.py too with --tokenizer_workdir)")
   parser.add_argument("--tokenizer_workdir", default="",
-                      help="a trained configs/image_tokenizer.py workdir: adds image_prior.py")
+                      help="a trained configs/image/tokenizer.py workdir: adds image/prior.py")
   parser.add_argument("--measure", default=",".join(MEASUREMENTS),
                       help=f"comma list of {', '.join(MEASUREMENTS)} (default: all)")
   parser.add_argument("--steps", type=int, help="timed steps per measurement (default 20)")
@@ -135,11 +138,11 @@ def _fill_defaults(args):
 
 
 def config_specs(names: str | None, test: bool, tokenizer_workdir: str) -> list[str]:
-  """'image_direct.py,asr_p2g.py:test' -> ['image_direct.py:prior=ar', ...]: config file[:arg]
+  """'image/direct.py,asr/p2g.py:test' -> ['image/direct.py:prior=ar', ...]: config file[:arg]
   specs, an item that names no config file continuing the previous one's arg. None: every
   stage (the regen image prior too when there is a tokenizer)."""
   if names is None:
-    names = ",".join(DEFAULT_CONFIGS + (("image_prior.py",) if tokenizer_workdir else ()))
+    names = ",".join(DEFAULT_CONFIGS + (("image/prior.py",) if tokenizer_workdir else ()))
   if not names.strip(","):
     raise UserError("--configs names no config")
   specs = []
@@ -149,7 +152,9 @@ def config_specs(names: str | None, test: bool, tokenizer_workdir: str) -> list[
     elif specs and ":" in specs[-1]:
       specs[-1] += "," + item
     else:
-      known = sorted(n for n in os.listdir(CONFIGS_DIR) if n.endswith(".py"))
+      known = sorted(os.path.relpath(os.path.join(d, n), CONFIGS_DIR)
+                     for d, _, names in os.walk(CONFIGS_DIR) for n in names
+                     if n.endswith(".py") and d != CONFIGS_DIR)
       raise UserError(f"--configs: {item!r} is not a config file; known: {', '.join(known)}")
   return [_spec(path, arg, test, tokenizer_workdir)
           for path, _, arg in (spec.partition(":") for spec in specs)
@@ -163,9 +168,9 @@ def _prior_args(path: str, arg: str) -> list[str]:
 
 
 def _spec(path: str, arg: str, test: bool, tokenizer_workdir: str) -> str:
-  if path == "image_prior.py" and not tokenizer_workdir:
-    raise UserError("image_prior.py needs --tokenizer_workdir DIR (a trained "
-                    "configs/image_tokenizer.py workdir whose config it matches)")
+  if path == "image/prior.py" and not tokenizer_workdir:
+    raise UserError("image/prior.py needs --tokenizer_workdir DIR (a trained "
+                    "configs/image/tokenizer.py workdir whose config it matches)")
   if test and "test" not in arg.split(","):
     arg = ",".join(filter(None, (arg, "test")))
   return f"{path}:{arg}" if arg else path
@@ -174,17 +179,11 @@ def _spec(path: str, arg: str, test: bool, tokenizer_workdir: str) -> str:
 def load_config(spec: str, args):
   """The stage's ConfigDict as `get_config(arg)` builds it, with --dtype and --override set."""
   path, _, arg = spec.partition(":")
-  module_spec = importlib.util.spec_from_file_location("config", os.path.join(CONFIGS_DIR, path))
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  try:
-    config = module.get_config(arg or None)
-  except ValueError as e:
-    raise UserError(f"{spec}: {e}") from None
+  config = config_lib.load(os.path.join(CONFIGS_DIR, path), arg)
   overrides = [f"compute_dtype={args.dtype}", *args.override]
-  if path == "image_prior.py":
-    overrides.append(f"stage1_workdir={args.tokenizer_workdir}")
-  if config.task == "prior" and args.sample_batch:
+  if path == "image/prior.py":
+    overrides.append(f"stage1.workdir={args.tokenizer_workdir}")
+  if "sampling" in config and args.sample_batch:
     overrides.append(f"sampling.batch_size={args.sample_batch}")
   for override in overrides:
     _set(config, spec, override)
@@ -292,31 +291,32 @@ def timed_calls(fn, repeats: int) -> tuple[float, float]:
   return times[0], float(np.median(times[1:]))
 
 
-def init_state(task, config, mesh, tx):
-  """(fresh train state, the first training batch on the devices), initialised as the loop
-  does: from that batch, for data-dependent initialisations."""
-  _, init = loop._abstract_state(task, tx, config)  # pylint: disable=protected-access
-  first = next(pipeline.train_iterator(task.train_arrays, config.batch_size, config.seed))
+def init_state(stage, config, mesh, tx):
+  """(fresh train state, its shardings, the first training batch on the devices), initialised
+  as the loop does: from that batch, for data-dependent initialisations."""
+  abstract, init = loop._abstract_state(stage, tx, config)  # pylint: disable=protected-access
+  shardings = sharding.tree_shardings(abstract, mesh, config.sharding.rules)
+  first = next(pipeline.train_iterator(stage.train_arrays, config.batch_size, config.seed))
   batch = sharding.global_batch(mesh, first)
-  state = jax.jit(init, out_shardings=sharding.replicated(mesh))(jax.random.key(config.seed),
-                                                                 batch)
-  return state, batch
+  state = jax.jit(init, out_shardings=shardings)(jax.random.key(config.seed), batch)
+  return state, shardings, batch
 
 
-def loss_phases(task, config) -> dict:
+def loss_phases(stage, config) -> dict:
   """{loss phase: its first step} over config.num_steps: the steps the loop compiles."""
   firsts = {}
   for step in range(config.num_steps):
-    firsts.setdefault(task.phase(step), step)
+    firsts.setdefault(stage.phase(step), step)
   return firsts
 
 
-class Stage(NamedTuple):
+class Bench(NamedTuple):
   """A built stage config and what its timed steps share."""
-  task: Any
+  stage: Any
   config: Any
   mesh: jax.sharding.Mesh
   tx: optax.GradientTransformation
+  state_shardings: Any
   batch: dict  # the first training batch, on the devices
   rng: jax.Array
 
@@ -325,41 +325,41 @@ def bench_stage(spec: str, args, emit):
   """Every selected measurement of one stage config."""
   config = load_config(spec, args)
   stepping = bool({"train", "pipeline"} & set(args.measure))
-  if not stepping and config.task not in SAMPLING_TASKS:
+  stage = stage_lib.build(config)
+  if not stepping and not isinstance(stage, SAMPLING_STAGES):
     return
-  task = loop.build_task(config)
-  mesh = sharding.make_mesh()
+  mesh = sharding.make_mesh(config.sharding.fsdp)
   tx = optimizer.make(config)
-  state, batch = init_state(task, config, mesh, tx)
+  state, shardings, batch = init_state(stage, config, mesh, tx)
   header = {"config": spec, "batch": config.batch_size, "dtype": config.compute_dtype}
   if "sampling" in args.measure:
-    for record in sampling_speed(task, config, state.params, args):
+    for record in sampling_speed(stage, config, state.params, args):
       emit({**header, **record})
   if stepping:
-    stage = Stage(task, config, mesh, tx, batch, jax.random.key(config.seed + 1))
-    for phase, first_step in loss_phases(task, config).items():
-      state, records = bench_phase(stage, phase, state, args)
+    bench = Bench(stage, config, mesh, tx, shardings, batch, jax.random.key(config.seed + 1))
+    for phase, first_step in loss_phases(stage, config).items():
+      state, records = bench_phase(bench, phase, state, args)
       for record in records:
         emit({**header, "phase": phase, "phase_first_step": first_step, **record})
 
 
-def bench_phase(stage: Stage, phase, state, args):
+def bench_phase(bench: Bench, phase, state, args):
   """(state, records): the train-step and input-pipeline measurements of one loss phase."""
-  replicated = sharding.replicated(stage.mesh)
+  replicated = sharding.replicated(bench.mesh)
   # The loop's own step (a private helper: the benchmark must time exactly what it compiles).
-  jitted = loop._jitted_step(stage.task, phase, stage.tx,  # pylint: disable=protected-access
-                             stage.config, (replicated, replicated))
-  step, compiled = compile_step(jitted, state, stage.batch, stage.rng)
-  resident = itertools.repeat(stage.batch)
-  state, _ = timed_steps(step, state, resident, stage.rng, WARMUP_STEPS)
+  jitted = loop._jitted_step(bench.stage, phase, bench.tx,  # pylint: disable=protected-access
+                             bench.config, (bench.state_shardings, replicated))
+  step, compiled = compile_step(jitted, state, bench.batch, bench.rng)
+  resident = itertools.repeat(bench.batch)
+  state, _ = timed_steps(step, state, resident, bench.rng, WARMUP_STEPS)
   records = []
   if "train" in args.measure:
-    state, times = timed_steps(step, state, resident, stage.rng, args.steps)
+    state, times = timed_steps(step, state, resident, bench.rng, args.steps)
     records.append({"measurement": "train_step", **compiled,
-                    **step_times(times, stage.config.batch_size, "examples_per_second"),
+                    **step_times(times, bench.config.batch_size, "examples_per_second"),
                     **rates(compiled["flops_per_step"], float(np.median(times)), args)})
   if "pipeline" in args.measure:
-    state, record = pipeline_overhead(stage, step, state, args.steps)
+    state, record = pipeline_overhead(bench, step, state, args.steps)
     records.append(record)
   return state, records
 
@@ -380,17 +380,19 @@ def rates(flops: float | None, seconds: float, args) -> dict:
           "peak_tflops": peak_tflops, "peak_note": note}
 
 
-def pipeline_overhead(stage: Stage, step, state, count: int):
-  """(state, record): loop-style seconds per step fed by the grain pipeline and by the resident
-  batch (each the median of PIPELINE_ROUNDS alternating runs), and the pipeline's overhead."""
-  task, config = stage.task, stage.config
-  local = pipeline.train_iterator(task.train_arrays, config.batch_size, config.seed)
-  fed = (sharding.global_batch(stage.mesh, batch) for batch in local)
-  state, _ = timed_steps(step, state, fed, stage.rng, 1)  # the iterator's first batch, untimed
+def pipeline_overhead(bench: Bench, step, state, count: int):
+  """(state, record): loop-style seconds per step fed by the grain pipeline (prefetched to the
+  devices as the loop does) and by the resident batch (each the median of PIPELINE_ROUNDS
+  alternating runs), and the pipeline's overhead."""
+  config = bench.config
+  local = pipeline.train_iterator(bench.stage.train_arrays, config.batch_size, config.seed)
+  fed = (batch for batch, _ in sharding.prefetch(((b, None) for b in local), bench.mesh,
+                                                 config.prefetch))
+  state, _ = timed_steps(step, state, fed, bench.rng, 1)  # the iterator's first batch, untimed
   runs = {"resident": [], "pipeline": []}
   for _ in range(PIPELINE_ROUNDS):
-    for name, batches in (("resident", itertools.repeat(stage.batch)), ("pipeline", fed)):
-      state, seconds = loop_seconds(step, state, batches, stage.rng, count)
+    for name, batches in (("resident", itertools.repeat(bench.batch)), ("pipeline", fed)):
+      state, seconds = loop_seconds(step, state, batches, bench.rng, count)
       runs[name].append(seconds)
   resident, piped = (float(np.median(runs[name])) for name in ("resident", "pipeline"))
   return state, {"measurement": "input_pipeline", "steps_timed": count,
@@ -401,35 +403,35 @@ def pipeline_overhead(stage: Stage, step, state, count: int):
                            "each, dispatched as the loop does"}
 
 
-def sampling_speed(task, config, params, args) -> list[dict]:
-  """The sampling record of a stage that samples (a prior, the vocoder); [] for the others."""
-  if config.task == "prior":
-    return [image_sampling(task, config, params, args.sample_repeats)]
-  if config.task == "vocoder":
-    return [vocoder_speed(task, config, params, args)]
+def sampling_speed(stage, config, params, args) -> list[dict]:
+  """The sampling record of a stage that samples (a token prior, the vocoder); [] for others."""
+  if isinstance(stage, TokenPrior):
+    return [prior_sampling(stage, config, params, args.sample_repeats)]
+  if isinstance(stage, Vocoder):
+    return [vocoder_speed(stage, config, params, args)]
   return []
 
 
-def image_sampling(task, config, params, repeats: int) -> dict:
-  """Images/s of `task.sample_images`: token sampling, stage-1 decoding, copy to the host."""
+def prior_sampling(stage, config, params, repeats: int) -> dict:
+  """Samples/s of `stage.sample_y`: token sampling, stage-1 decoding, copy to the host."""
   size = config.sampling.batch_size
-  labels = np.arange(size) % task.num_classes
-  first, seconds = timed_calls(lambda i: task.sample_images(params, labels, jax.random.key(i)),
+  condition = {k: np.zeros_like(v) for k, v in stage.condition_example(size).items()}
+  first, seconds = timed_calls(lambda i: stage.sample_y(params, condition, jax.random.key(i)),
                                repeats)
   how = ("one position per call against a KV cache" if config.prior == "ar"
          else f"{config.sampling.maskgit_steps} parallel decoding steps")
   return {"measurement": "sampling", "batch": size, "sampler": f"{config.prior}: {how}",
-          "positions": task.num_positions, "first_call_seconds": first, "repeats": repeats,
-          "seconds_per_batch": seconds, "images_per_second": size / seconds,
+          "positions": stage.spec.num_positions, "first_call_seconds": first,
+          "repeats": repeats, "seconds_per_batch": seconds, "images_per_second": size / seconds,
           "params": RANDOM_PARAMS}
 
 
-def vocoder_speed(task, config, params, args) -> dict:
-  """Seconds of audio `task.vocode` generates per second, from a batch of max_frames mels."""
-  mel = task.mel_config
+def vocoder_speed(stage, config, params, args) -> dict:
+  """Seconds of audio `stage.vocode` generates per second, from a batch of max_frames mels."""
+  mel = stage.mel_config
   size = args.sample_batch or config.eval_batch_size
   mels = jax.random.normal(jax.random.key(0), (size, config.max_frames, mel.n_mels))
-  vocode = jax.jit(task.vocode)
+  vocode = jax.jit(stage.vocode)
   first, seconds = timed_calls(lambda _: vocode(params, mels), args.sample_repeats)
   audio_seconds = size * config.max_frames * mel.hop_length / mel.sample_rate
   return {"measurement": "vocoder_speed", "batch": size, "mel_frames": config.max_frames,
@@ -441,7 +443,7 @@ def vocoder_speed(task, config, params, args) -> dict:
 def next_token_loss(model, params, model_state, batch, rng, step):
   """Class-conditional next-token cross-entropy, in the loss signature of `train_step`."""
   del rng, step
-  logits = model.apply({"params": params}, batch["tokens"][:, :-1], batch["label"])
+  logits = model.apply({"params": params}, batch["tokens"][:, :-1], {"label": batch["label"]})
   loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["tokens"]).mean()
   return loss, ({}, model_state)
 
@@ -459,7 +461,7 @@ def mfu_setup(args, size: dict):
   """(jitted train step with donated state, state, synthetic token batch) of the MFU model."""
   model = TokenTransformer(
       vocab_size=size["vocab_size"], tokens_per_position=1, num_positions=size["tokens"],
-      num_classes=MFU_CLASSES, width=size["width"], depth=size["depth"],
+      condition=ClassLabel(MFU_CLASSES, size["width"]), width=size["width"], depth=size["depth"],
       num_heads=size["num_heads"], causal=True, dtype=jnp.dtype(args.dtype))
   if args.mfu_batch % jax.device_count():
     raise UserError(f"--mfu_batch {args.mfu_batch} is not divisible by {jax.device_count()} "
@@ -469,11 +471,11 @@ def mfu_setup(args, size: dict):
   batch = sharding.global_batch(mesh, {
       "tokens": rng.integers(0, size["vocab_size"], (args.mfu_batch, size["tokens"], 1), np.int32),
       "label": rng.integers(0, MFU_CLASSES, (args.mfu_batch,), np.int32)})
-  tx = optimizer.make(config_lib.base(test=False))
+  tx = optimizer.make(config_lib.base())
   replicated = sharding.replicated(mesh)
 
   def init(key, example):
-    params = model.init(key, example["tokens"][:, :-1], example["label"])["params"]
+    params = model.init(key, example["tokens"][:, :-1], {"label": example["label"]})["params"]
     return state_lib.create(params, {}, tx, ema=False)
 
   state = jax.jit(init, out_shardings=replicated)(jax.random.key(0), batch)

@@ -20,7 +20,8 @@ def main(runs: str):
       stages[stage] = json.load(f)
   summary = {
       "command": "make demo",
-      "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} ({platform.processor() or platform.machine()})",
+      "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} "
+                f"({platform.processor() or platform.machine()})",
       "jax": jax.__version__,
       "split": stages["prior"]["split"],
       "classifier_accuracy_on_real_images": stages["classifier"]["accuracy"],

@@ -3,10 +3,12 @@
   python experiments/regen_vs_direct.py --domain image|tts|asr [--seeds 3] [--budgets 0.5,1]
       [--out DIR] [--test]
 
-For one domain of `regen_jax/domains.py`, for each seed and budget: trains the direct baseline,
-stage 1 (trained on Y alone) and the regen stage X -> Y' with the CLI, evaluates both systems on
-held-out data with the domain's metric, and writes DIR/results.json, DIR/results.md (mean ± std
-over seeds) and DIR/quality_vs_budget.png. Prints the summary as JSON.
+For one registered domain (`regen_jax.domains.all_domains()`, each domain's `Comparison`), for
+each seed and budget: trains the direct baseline, stage 1 (trained on Y alone) and the regen
+stage X -> Y' with the CLI, evaluates both systems on held-out data with the domain's metric,
+and writes DIR/results.json, DIR/results.md (mean ± std over seeds) and
+DIR/quality_vs_budget.png. Prints the summary as JSON. Workdirs link by name: a config's nested
+`stage1` (or a reference's name, e.g. `classifier`) gets `--config.<name>.workdir`.
 
 Budget = training FLOPs: XLA's HLO cost analysis of each stage's train step (forward, backward,
 optimizer; `loop.training_flops`) times its steps, per loss phase. A budget fraction f gives the
@@ -21,7 +23,6 @@ Workdirs that already hold their evaluation are reused, so an interrupted run co
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -36,18 +37,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from regen_jax import domains  # noqa: E402  (after the path insert: runs from a checkout)
-from regen_jax.train import loop  # noqa: E402
+from regen_jax.core import config as config_lib  # noqa: E402
+from regen_jax.core import loop  # noqa: E402
+from regen_jax.stages.registry import Comparison, StageConfig  # noqa: E402
 
 SYSTEMS = ("regen (stage 1 amortised)", "regen (stage 1 charged)", "direct")
 
 
-def load_config(spec: domains.StageSpec, test: bool, overrides: dict):
+def load_config(spec: StageConfig, test: bool, overrides: dict):
   """The stage's ConfigDict as the CLI would build it with `--config.KEY=VALUE` overrides."""
   path, _, arg = spec.config_arg(test).partition(":")
-  module_spec = importlib.util.spec_from_file_location("config", os.path.join(ROOT, "configs", path))
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  config = module.get_config(arg or None)
+  config = config_lib.load(os.path.join(ROOT, "configs", path), arg)
   config.update_from_flattened_dict(overrides)
   return config
 
@@ -61,16 +61,22 @@ def run_cli(command: str, spec, test: bool, workdir: str, overrides: dict):
     raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
 
 
-class Comparison:
+class Harness:
   """One domain's runs under `out`, trained and evaluated through the CLI."""
 
-  def __init__(self, domain: domains.Domain, out: str, test: bool):
+  def __init__(self, domain: Comparison, out: str, test: bool):
     self.domain, self.out, self.test = domain, out, test
+    # The stage each named run trains: a config links to a run by name and stage.
+    self.stages = {name: load_config(spec, test, {}).stage
+                   for name, spec in (("stage1", domain.stage1), *domain.references)}
 
   def _overrides(self, spec, workdirs: dict, seed: int, steps: int | None = None) -> dict:
-    overrides = {"seed": seed, **{key: workdirs[stage] for key, stage in spec.links}}
+    """The seed, the workdirs of the runs the config links to (a nested config of a run's name
+    and stage), and steps with the keys scaled with them."""
+    default = load_config(spec, self.test, {})
+    overrides = {"seed": seed, **{f"{name}.workdir": workdir for name, workdir in workdirs.items()
+                                  if default.get(name, {}).get("stage") == self.stages[name]}}
     if steps is not None:
-      default = load_config(spec, self.test, {})
       overrides["num_steps"] = steps
       for key in spec.scaled_keys:
         value = default
@@ -170,7 +176,7 @@ def summarize(rows: list[dict]) -> list[dict]:
   return table
 
 
-def write_markdown(path: str, domain: domains.Domain, table: list[dict], command: str,
+def write_markdown(path: str, domain: Comparison, table: list[dict], command: str,
                    device: str):
   arrow = "↓" if domain.lower_is_better else "↑"
   lines = [f"{domain.metric_name} {arrow}, mean ± sample std over n seeds.", "",
@@ -193,7 +199,7 @@ def _cell(row: dict) -> str:
   return f"{row['mean']:.3f}{spread} (n={row['seeds']})"
 
 
-def plot(path: str, domain: domains.Domain, table: list[dict]):
+def plot(path: str, domain: Comparison, table: list[dict]):
   import matplotlib
   matplotlib.use("Agg")  # no display
   import matplotlib.pyplot as plt
@@ -213,23 +219,23 @@ def plot(path: str, domain: domains.Domain, table: list[dict]):
 
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--domain", required=True, choices=sorted(domains.DOMAINS))
+  parser.add_argument("--domain", required=True, choices=sorted(domains.all_domains()))
   parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
   parser.add_argument("--budgets", default="1", help="comma-separated fractions of the direct "
                       "config's steps, e.g. 0.25,0.5,1")
   parser.add_argument("--out", default=None, help="default runs/regen_vs_direct/DOMAIN[_test]")
   parser.add_argument("--test", action="store_true", help="tiny :test configs (seconds each)")
   args = parser.parse_args(argv)
-  domain = domains.DOMAINS[args.domain]
+  domain = domains.all_domains()[args.domain].comparison
   out = args.out or os.path.join(ROOT, "runs", "regen_vs_direct",
                                  args.domain + ("_test" if args.test else ""))
   os.makedirs(out, exist_ok=True)
-  comparison = Comparison(domain, out, args.test)
-  references = comparison.references()
+  harness = Harness(domain, out, args.test)
+  references = harness.references()
   rows = []
   for seed in range(args.seeds):
     for fraction in (float(b) for b in args.budgets.split(",")):
-      rows += comparison.run(seed, fraction, references)
+      rows += harness.run(seed, fraction, references)
       print(json.dumps(rows[-3:]), flush=True)
   table = summarize(rows)
   command = "python experiments/regen_vs_direct.py " + " ".join(sys.argv[1:] if argv is None

@@ -13,8 +13,6 @@ import sys
 
 import jax
 
-from regen_jax.tasks import vocoder as vocoder_lib
-
 
 def main(runs: str):
   stages = {}
@@ -25,10 +23,11 @@ def main(runs: str):
   generators = {}
   for stage in ("vocoder", "direct"):
     with open(os.path.join(runs, stage, "config.json")) as f:
-      generators[stage] = vocoder_lib.generator_kind(json.load(f)["gan"])
+      generators[stage] = json.load(f)["gan"]["generator"]
   summary = {
       "command": "make demo-tts",
-      "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} ({platform.processor() or platform.machine()})",
+      "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} "
+                f"({platform.processor() or platform.machine()})",
       "jax": jax.__version__,
       "split": acoustic["split"],
       "steps": {stage: stages[stage]["step"] for stage in stages},

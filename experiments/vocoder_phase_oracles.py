@@ -15,6 +15,7 @@ over all bands and over the 40 lowest (below ~1.1 kHz, where voiced harmonics ar
 
 import argparse
 import json
+import os
 import platform
 import sys
 
@@ -24,18 +25,24 @@ import numpy as np
 from absl import flags
 
 from regen_jax.abstractions import mel as mel_lib
-from regen_jax.models import vocoder as vocoder_models
-from regen_jax.tasks import speech, vocoder
+from regen_jax.core import config as config_lib
+from regen_jax.domains.speech import vocoder_models
+from regen_jax.domains.speech.utterances import to_float
+from regen_jax.domains.speech.vocoder import Vocoder
+from regen_jax.stages import pairing
+
+CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
+                      "tts", "vocoder.py")
 
 LOW_BANDS = 40
 
 
 def utterances(split: str, count: int, test: bool):
-  config = vocoder.default_config(test)
+  config = config_lib.load(CONFIG, "test" if test else "")
   config.eval_split = split
-  task = vocoder.Task(config, workdir=None)
-  arrays = {k: v[:count] for k, v in task.eval_arrays.items()}
-  return task.mel_config, np.asarray(jax.jit(task.log_mel)(arrays)), arrays
+  stage = Vocoder(config, workdir=None)
+  arrays = {k: v[:count] for k, v in stage.eval_arrays.items()}
+  return stage.mel_config, np.asarray(jax.jit(stage.log_mel)(arrays)), arrays
 
 
 def scores(log_mel, waveform, num_frames, cfg) -> dict[str, float]:
@@ -79,16 +86,15 @@ def oracle_waveforms(cfg, log_mel, audio):
 def main(args):
   cfg, log_mel, arrays = utterances(args.split, args.utterances, args.test)
   num_frames = arrays["num_frames"]
-  audio = np.asarray(speech.to_float(jnp.asarray(arrays["audio"])))
+  audio = np.asarray(to_float(jnp.asarray(arrays["audio"])))
   rows = oracle_waveforms(cfg, log_mel, audio)
   for match in mel_lib.GRIFFIN_LIM_MATCHES:
     for iterations in (8, 32):
       rows[f"griffin_lim_{match}_{iterations}"] = mel_lib.griffin_lim(
           jnp.asarray(log_mel), cfg, iterations, match=match)
   if args.vocoder_workdir:
-    from regen_jax.train import loop
-    trained = loop.restore_stage(args.vocoder_workdir, "the vocoder (configs/tts_vocoder.py)")
-    rows["trained_vocoder"] = jax.jit(trained.task.vocode)(trained.params, jnp.asarray(log_mel))
+    trained = pairing.restore_workdir(args.vocoder_workdir, "the vocoder (configs/tts/vocoder.py)")
+    rows["trained_vocoder"] = jax.jit(trained.stage.vocode)(trained.params, jnp.asarray(log_mel))
   result = {
       "command": "python experiments/vocoder_phase_oracles.py " + " ".join(sys.argv[1:]),
       "device": f"{jax.devices()[0].device_kind} ({platform.machine()})",

@@ -1,3 +1,3 @@
-from regen_jax.main import run
+from regen_jax.cli import run
 
 run()

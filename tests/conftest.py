@@ -1,11 +1,13 @@
-"""Shared fixtures: tiny offline datasets, built once per session in a temporary TFDS data dir."""
+"""Shared fixtures: tiny offline datasets built once per session in a temporary TFDS data dir,
+one XLA cache, and the tiny image stages trained once."""
 
 import os
 
 import jax
 import pytest
 
-from regen_jax.data import fashion_mnist, pipeline, speech
+from regen_jax.domains.image import data as image_data
+from regen_jax.domains.speech import corpus
 from tests.helpers import cli
 
 DATASET = "regen_fashion_mnist/tiny"
@@ -25,20 +27,20 @@ def compilation_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
   path = str(tmp_path_factory.mktemp("tfds"))
-  fashion_mnist.RegenFashionMnist(config="tiny", data_dir=path,
-                                  file_format="array_record").download_and_prepare()
+  image_data.RegenFashionMnist(config="tiny", data_dir=path,
+                               file_format="array_record").download_and_prepare()
   os.environ["TFDS_DATA_DIR"] = path  # subprocesses (CLI tests) read the same data
   return path
 
 
 @pytest.fixture(scope="session")
 def tiny_validation(data_dir):
-  return pipeline.load_split(DATASET, "validation", data_dir)
+  return image_data.load(DATASET, "validation", data_dir)
 
 
 @pytest.fixture(scope="session")
 def speech_data_dir(data_dir):
-  speech.RegenSpeech(config="tiny", data_dir=data_dir,
+  corpus.RegenSpeech(config="tiny", data_dir=data_dir,
                      file_format="array_record").download_and_prepare()
   return data_dir
 
@@ -46,12 +48,12 @@ def speech_data_dir(data_dir):
 @pytest.fixture(scope="session")
 def trained_image(tmp_path_factory, data_dir):
   """Classifier, tokenizer and MaskGIT prior trained once with the tiny configs (the image
-  pipeline's tests and the export's share them)."""
+  tests and the export's share them)."""
   root = tmp_path_factory.mktemp("image")
   dirs = {name: root / name for name in ("classifier", "tokenizer", "prior")}
-  cli("train", "image_classifier.py:test", dirs["classifier"])
-  cli("train", "image_tokenizer.py:test", dirs["tokenizer"], "--config.num_steps=40")
-  cli("train", "image_prior.py:prior=maskgit,test", dirs["prior"],
-      f"--config.stage1_workdir={dirs['tokenizer']}",
-      f"--config.classifier_workdir={dirs['classifier']}")
+  cli("train", "image/classifier.py:test", dirs["classifier"])
+  cli("train", "image/tokenizer.py:test", dirs["tokenizer"], "--config.num_steps=40")
+  cli("train", "image/prior.py:prior=maskgit,test", dirs["prior"],
+      f"--config.stage1.workdir={dirs['tokenizer']}",
+      f"--config.classifier.workdir={dirs['classifier']}")
   return dirs

@@ -461,7 +461,8 @@ def words_of(phonemes: list[str]) -> list[list[str]]:
 
 # What speech recognition and phoneme-to-grapheme write: the words of `normalize` as spoken
 # (numbers, symbols and abbreviations spelled out), pauses dropped, from this character table.
-# Id 0 doubles as the CTC blank, as "<pad>" does in SYMBOLS.
+# Id 0 doubles as the CTC blank, as "<pad>" does in SYMBOLS. Bump the version when it changes.
+CHARACTER_TABLE_VERSION = 1
 CHARACTERS: tuple[str, ...] = (PAD, " ", "'", "-") + tuple(string.ascii_lowercase)
 NUM_CHARACTERS = len(CHARACTERS)
 character_to_id: dict[str, int] = {c: i for i, c in enumerate(CHARACTERS)}

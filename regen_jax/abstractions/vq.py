@@ -83,7 +83,8 @@ def restart_dead_codes(state, vectors, rng, threshold: float):
 
 
 def usage_and_perplexity(counts):
-  """From a histogram of code ids: fraction of codes used, and exp(entropy) of the code distribution."""
+  """From a histogram of code ids: fraction of codes used, and exp(entropy) of the code
+  distribution."""
   probs = counts / jnp.maximum(counts.sum(), 1)
   entropy = -jnp.sum(jnp.where(probs > 0, probs * jnp.log(jnp.where(probs > 0, probs, 1)), 0))
   return jnp.mean(counts > 0), jnp.exp(entropy)

@@ -1,9 +1,11 @@
 """Input pipeline: TFDS data sources read into host memory, batched and shuffled with grain.
 
 Small datasets (Fashion-MNIST is 47 MB, the offline speech corpus 376 MB) are read once with
-batched `__getitems__` (fast) and held as numpy arrays; grain shuffles and batches *indices* and one vectorised gather makes each batch.
-The grain iterator state (`{'next_index': n}`) goes into every checkpoint, so a resumed run sees
-exactly the batches an uninterrupted run would.
+batched `__getitems__` (fast) and held as numpy arrays; grain shuffles and batches *indices* and
+one vectorised gather makes each batch. The grain iterator state (`{'next_index': n}`) goes into
+every checkpoint, so a resumed run sees exactly the batches an uninterrupted run would.
+A domain's own TFDS builders are registered when its module is imported, which building one of
+its stages does.
 """
 
 import os
@@ -13,8 +15,6 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
-# Imported to register the offline builders with TFDS.
-from regen_jax.data import fashion_mnist, speech, text_corpus  # noqa: F401
 from regen_jax.errors import UserError
 
 _READ_CHUNK = 4096
@@ -28,13 +28,6 @@ def _builder(name: str, data_dir: str | None):
     raise UserError(f"unknown TFDS dataset {name!r}: {e}".splitlines()[0]) from None
 
 
-def image_shape_and_classes(name: str, data_dir: str | None) -> tuple[tuple[int, ...], int]:
-  """From the dataset's metadata alone (nothing is read or prepared)."""
-  spec = features(name, data_dir)
-  shape = tuple(spec["image"].shape)
-  return (shape if len(shape) == 3 else (*shape, 1)), spec["label"].num_classes
-
-
 def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
   """Every record of `split` of TFDS dataset `name` (prepared first if it is one of ours)."""
   builder = _builder(name, data_dir)
@@ -42,7 +35,8 @@ def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
     builder.download_and_prepare()
   split_name = split.split("[")[0]
   if split_name not in builder.info.splits:
-    raise UserError(f"dataset {name!r} has no split {split!r}; it has {sorted(builder.info.splits)}")
+    raise UserError(f"dataset {name!r} has no split {split!r}; it has "
+                    f"{sorted(builder.info.splits)}")
   source = builder.as_data_source(split=split)
   records = []
   for start in range(0, len(source), _READ_CHUNK):
@@ -53,15 +47,6 @@ def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
 def features(name: str, data_dir: str | None):
   """The dataset's feature spec, from its metadata alone (nothing is read or prepared)."""
   return _builder(name, data_dir).info.features
-
-
-def load_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
-  """Images and labels of `split` of an image dataset (e.g. 'regen_fashion_mnist/full', 'cifar10')."""
-  records = read_split(name, split, data_dir)
-  arrays = {key: np.stack([np.asarray(r[key]) for r in records]) for key in ("image", "label")}
-  if arrays["image"].ndim == 3:  # grayscale stored without a channel axis
-    arrays["image"] = arrays["image"][..., None]
-  return arrays
 
 
 def _process_rows(global_batch_size: int) -> slice:
@@ -85,7 +70,8 @@ def train_iterator(arrays: dict[str, np.ndarray], global_batch_size: int, seed: 
 
 
 def eval_batches(arrays: dict[str, np.ndarray], global_batch_size: int, limit: int | None = None):
-  """Yields this process's share of ordered global batches; the last is padded, `mask` marks real rows."""
+  """Yields this process's share of ordered global batches; the last is padded, `mask` marks
+  real rows."""
   rows = _process_rows(global_batch_size)
   n = len(next(iter(arrays.values())))
   n = min(n, limit) if limit else n
@@ -96,3 +82,15 @@ def eval_batches(arrays: dict[str, np.ndarray], global_batch_size: int, limit: i
     batch = {k: v[idx] for k, v in arrays.items()}
     batch["mask"] = mask[rows].astype(np.float32)
     yield batch
+
+
+def map_batches(fn, arrays: dict[str, np.ndarray], batch_size: int):
+  """`fn(batch)` (jitted, static shapes) over every row of `arrays` in padded batches of
+  `batch_size`: its outputs as host arrays, concatenated along rows, padding rows dropped.
+  Fewer rows than `batch_size` make one batch of just those rows (one file is not padded to 50)."""
+  batch_size = min(batch_size, len(next(iter(arrays.values()))))
+  outputs = []
+  for batch in eval_batches(arrays, batch_size):
+    real = batch.pop("mask") > 0
+    outputs.append(jax.tree.map(lambda x: np.asarray(x)[real], jax.device_get(fn(batch))))
+  return jax.tree.map(lambda *rows: np.concatenate(rows), *outputs)

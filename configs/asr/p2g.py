@@ -1,0 +1,41 @@
+"""Speech recognition, stage Y′ -> Y: phonemes -> text, trained on text alone (phonemes by rule).
+
+  python -m regen_jax train --config configs/asr/p2g.py --workdir runs/asr/p2g
+  python -m regen_jax sample --config configs/asr/p2g.py --workdir runs/asr/p2g --text "Hi there."
+Arguments: test (tiny).
+"""
+
+import ml_collections
+
+from regen_jax.core import config as config_lib
+
+SPOKEN_CHARACTERS = "regen_jax.domains.speech.characters:SpokenCharacters"
+
+
+def get_config(arg=None):
+  args = config_lib.parse_arg(arg)
+  config = config_lib.base()
+  config.stage = "regen_jax.domains.speech.p2g:PhonemeToGrapheme"
+  config.stage1 = ml_collections.ConfigDict({"stage": SPOKEN_CHARACTERS, "workdir": ""})
+  config.dataset = "regen_text/full"
+  config.max_phonemes = 96
+  config.upsample = 2  # outputs per phoneme: sentences have ~1.2 letters per phoneme, "though" 3
+  config.num_steps = 800  # ≈ 8 min on 2 CPU cores
+  config.batch_size = 32
+  config.eval_batch_size = 50
+  config.eval_every = 400
+  config.checkpoint_every = 200
+  config.optimizer.learning_rate = 2e-3
+  config.optimizer.weight_decay = 0.01
+  config.model = ml_collections.ConfigDict()
+  config.model.width = 128
+  config.model.depth = 4
+  config.model.num_heads = 4
+  config.num_decoded = 150  # validation sentences decoded at each evaluation
+
+  if args.test:
+    config.update_from_flattened_dict({
+        **config_lib.TINY_LOOP, "dataset": "regen_text/tiny", "batch_size": 4,
+        "eval_batch_size": 8, "num_eval_examples": 8, "model.width": 32, "model.depth": 1,
+        "model.num_heads": 2, "num_decoded": 8})
+  return config

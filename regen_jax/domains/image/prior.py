@@ -1,0 +1,99 @@
+"""Class -> image: the token prior family over stage 1's tokens (configs/image/prior.py: the VQ
+tokenizer, regen) or over the pixel rule (configs/image/direct.py: the direct baseline).
+
+Evaluation draws class-conditional samples and, with a trained evaluation classifier
+(`config.classifier.workdir`), scores their class accuracy and Fréchet distance to the
+evaluation split's real images.
+"""
+
+import functools
+
+import jax
+import numpy as np
+
+from regen_jax.core import workdir as workdir_lib
+from regen_jax.domains.image import data
+from regen_jax.domains.image.classifier import ClassifierScorer
+from regen_jax.evaluate import images as image_io
+from regen_jax.priors.conditions import ClassLabel
+from regen_jax.priors.tokens import TokenPrior
+from regen_jax.stages import pairing
+from regen_jax.stages.base import Exportable
+
+
+class ImagePrior(TokenPrior):
+  runtime_keys = ("sampling", "eval_samples_per_class")
+
+  def __init__(self, config, workdir):
+    self.image_shape, self.num_classes = data.shape_and_classes(config.dataset, config.data_dir)
+    super().__init__(config, workdir)
+    if config.classifier.workdir:  # checked now, loaded when a score is needed
+      saved = workdir_lib.require_saved_config(config.classifier.workdir,
+                                               "the evaluation classifier")
+      workdir_lib.check_same_stage(saved, config.classifier.stage, config.classifier.workdir)
+
+  def condition_encoder(self):
+    return ClassLabel(self.num_classes, self.config.model.width)
+
+  def condition_example(self, batch_size):
+    return {"label": np.zeros((batch_size,), np.int64)}
+
+  def examples(self, split):
+    arrays = data.load(self.config.dataset, split, self.config.data_dir)
+    return {"label": arrays["label"]}, arrays["image"]
+
+  @functools.cached_property
+  def scorer(self) -> ClassifierScorer | None:
+    """Loaded on first use: sampling alone does not need it."""
+    if not self.config.classifier.workdir:
+      return None
+    return ClassifierScorer(pairing.restore_linked(self.config.classifier, "classifier"))
+
+  def _class_samples(self, params, per_class: int, seed: int):
+    labels = np.repeat(np.arange(self.num_classes), per_class)
+    return self.sample_y(params, {"label": labels}, jax.random.key(seed)), labels
+
+  def write_samples(self, params, path, seed):
+    """A PNG grid with a row per class; returns the images and their labels."""
+    images, labels = self._class_samples(params, self.config.sampling.grid_columns, seed)
+    image_io.save_grid(path, images, rows=self.num_classes)
+    return images, labels
+
+  def on_eval(self, params, model_state, step, full=False):
+    """Writes a sample grid; scores samples with the classifier if one is configured."""
+    seed = self.config.seed + step
+    images, labels = self.write_samples(params, self.output_path(f"samples_{step:07d}.png"), seed)
+    if not self.scorer:
+      return {}
+    if not full:
+      return {"sample_accuracy": self.scorer.accuracy(images, labels)}
+    images, labels = self._class_samples(params, self.config.eval_samples_per_class, seed + 1)
+    real = data.load(self.config.dataset, self.config.eval_split, self.config.data_dir)["image"]
+    return self.scorer.scores(images, labels, real)
+
+  def sample(self, params, model_state, path):
+    """A PNG grid of samples, one row per class."""
+    self.write_samples(params, path, self.config.seed)
+    return [path]
+
+  def exportable(self, params, model_state):
+    """Class ids and the raw data of a threefry key in, images out; the prior's and stage 1's
+    weights are params, not constants."""
+    sample, tree = self.export_fn(params)
+    fn = lambda tree, labels, rng_key: {"images": sample(tree, {"label": labels}, rng_key)}
+    inputs = {"labels": np.zeros((self.config.sampling.batch_size,), np.int32),
+              "rng_key": np.asarray(jax.random.key_data(jax.random.key(0, impl="threefry2x32")))}
+    description = {
+        "name": "image", "dataset": self.config.dataset, "num_classes": self.num_classes,
+        "image_shape": list(self.image_shape), "prior": self.config.prior,
+        "sampling": self.config.sampling.to_dict(),
+        "abstraction": {"stage": self.config.stage1.stage,
+                        "fingerprint": self.stage1.fingerprint,
+                        "grid": list(self.spec.grid), "vocab_size": self.spec.vocab_size,
+                        "tokens_per_position": self.spec.tokens_per_position},
+        "inputs": {"labels": f"class ids in [0, {self.num_classes}), one image each",
+                   "rng_key": "jax.random.key_data(jax.random.key(seed)) of the threefry2x32 "
+                              "generator, i.e. numpy.array([0, seed], numpy.uint32)"},
+        "ranges": {"labels": [0, self.num_classes]},
+        "outputs": {"images": "images (batch, height, width, channels) in [0, 1]"}}
+    return Exportable(fn, tree, inputs, description)

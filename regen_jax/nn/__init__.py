@@ -1,0 +1,1 @@
+"""Layers that stages of several domains share (Flax linen)."""

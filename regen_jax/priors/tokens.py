@@ -1,0 +1,261 @@
+"""Token priors: X -> Y′ for a stage 1 whose Y′ is tokens on a grid (`TokenSpec`).
+
+One transformer over [condition prefix] + positions (`nn.transformer.TokenTransformer`), trained
+and sampled as one of two families (`config.prior`):
+  "ar"       causal; next-position cross-entropy; sampled position by position against a KV
+             cache, one `lax.scan`;
+  "maskgit"  bidirectional; cross-entropy on a cosine-distributed random share of masked
+             positions; sampled by parallel decoding (MaskGIT): each of `sampling.maskgit_steps`
+             steps keeps the most confident positions, the rest masked again on a cosine
+             schedule, one `lax.fori_loop`.
+With a learned stage 1 (e.g. a VQ tokenizer) this is the regen prior; with a rule (pixel
+patches) the direct X -> Y baseline: same model, sampler and budget.
+
+A domain subclasses `TokenPrior`, giving its condition encoder (X -> prefix, e.g.
+`priors.conditions.ClassLabel`) and its examples (X arrays and Y); the family encodes Y with
+stage 1 (cached beside a learned stage 1, by its fingerprint) and decodes samples with it.
+"""
+
+import abc
+import functools
+import math
+import os
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from regen_jax.errors import UserError
+from regen_jax.nn.transformer import TokenTransformer
+from regen_jax.stages import cache, pairing
+from regen_jax.stages.base import Stage
+from regen_jax.stages.specs import TokenSpec, describe
+
+FAMILIES = ("ar", "maskgit")
+_ENCODE_CHUNK = 1000
+_EVAL_MASK_SEED = 0
+
+
+class TokenPrior(Stage):
+  runtime_keys = ("sampling",)
+
+  def __init__(self, config, workdir):
+    super().__init__(config, workdir)
+    if config.prior not in FAMILIES:
+      raise UserError(f"prior must be one of {', '.join(FAMILIES)}, got {config.prior!r}")
+    self.stage1 = pairing.load_stage1(config)
+    self.spec = self.stage1.spec
+    if not isinstance(self.spec, TokenSpec):
+      raise UserError(f"a token prior needs a stage 1 that makes tokens; config.stage1 makes "
+                      f"{self.spec.name}")
+    condition = self.condition_encoder()
+    if not (isinstance(condition, nn.Module)
+            and isinstance(getattr(condition, "length", None), int)):
+      raise UserError(f"{type(self).__name__}.condition_encoder() must return a Flax module "
+                      f"with an int `length` (its prefix vectors)")
+    self.condition_keys = tuple(self.condition_example(1))
+    model = config.model
+    self.model = TokenTransformer(
+        vocab_size=self.spec.vocab_size, tokens_per_position=self.spec.tokens_per_position,
+        num_positions=self.spec.num_positions, condition=condition, width=model.width,
+        depth=model.depth, num_heads=model.num_heads, causal=config.prior == "ar",
+        mlp_ratio=model.mlp_ratio, dtype=jnp.dtype(config.compute_dtype))
+    self._decode, self._decoder_weights = self.stage1.decoder()
+    self._sample_batch = jax.jit(self.decoded_samples)
+
+  # ---- what the domain supplies
+  @abc.abstractmethod
+  def condition_encoder(self) -> nn.Module:
+    """X -> prefix: a Flax module with `length` (its prefix vectors) mapping the condition
+    arrays of a batch to (B, length, config.model.width)."""
+
+  @abc.abstractmethod
+  def condition_example(self, batch_size: int) -> dict[str, np.ndarray]:
+    """The condition arrays of a batch (names, shapes and dtypes)."""
+
+  @abc.abstractmethod
+  def examples(self, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(condition arrays, Y) of every example of `split`."""
+
+  # ---- data: Y -> tokens, through a cache for learned abstractions
+  def _tokens(self, split: str) -> dict[str, np.ndarray]:
+    path = None
+    if self.config.stage1.get("workdir"):
+      slug = f"{self.config.dataset}-{split}".replace("/", "_")
+      path = os.path.join(self.config.stage1.workdir, "code_cache",
+                          self.stage1.fingerprint, slug + ".npz")
+    return cache.cached_arrays(path, lambda: self._encode_split(split),
+                               f"token grids of {split!r}")
+
+  def _encode_split(self, split: str) -> dict[str, np.ndarray]:
+    condition, targets = self.examples(split)
+    chunks = [np.asarray(self.stage1.encode(targets[i:i + _ENCODE_CHUNK]))
+              for i in range(0, len(targets), _ENCODE_CHUNK)]
+    tokens = np.concatenate(chunks).reshape(len(targets), self.spec.num_positions, -1)
+    return {"tokens": tokens.astype(np.int32), **condition}
+
+  @functools.cached_property
+  def train_arrays(self):
+    return self._tokens(self.config.train_split)
+
+  @functools.cached_property
+  def eval_arrays(self):
+    return self._tokens(self.config.eval_split)
+
+  def example_batch(self, batch_size):
+    shape = (batch_size, self.spec.num_positions, self.spec.tokens_per_position)
+    return {"tokens": np.zeros(shape, np.int32), **self.condition_example(batch_size)}
+
+  def trained_against(self):
+    return {"stage1": {"fingerprint": self.stage1.fingerprint, "spec": describe(self.spec)}}
+
+  # ---- training
+  def _condition(self, batch) -> dict:
+    return {key: batch[key] for key in self.condition_keys}
+
+  def init(self, rng, batch):
+    return self.model.init(rng, batch["tokens"], self._condition(batch))["params"], {}
+
+  def _token_nll(self, params, batch, rng):
+    """(per-position NLL (B, N) summed over a position's tokens, weights (B, N) of scored
+    positions)."""
+    tokens, condition = batch["tokens"], self._condition(batch)
+    prefix = self.model.condition.length
+    if self.config.prior == "ar":
+      logits = self.model.apply({"params": params}, tokens[:, :-1], condition)[:, prefix - 1:]
+      weights = jnp.ones(tokens.shape[:2])
+    else:
+      masked = random_mask(rng, tokens.shape[0], self.spec.num_positions)
+      inputs = jnp.where(masked[..., None], self.spec.vocab_size, tokens)
+      logits = self.model.apply({"params": params}, inputs, condition)[:, prefix:]
+      weights = masked.astype(jnp.float32)
+    nll = optax.softmax_cross_entropy_with_integer_labels(logits, tokens).sum(-1)
+    return nll, weights
+
+  def loss(self, params, model_state, batch, rng, step):
+    del step
+    nll, weights = self._token_nll(params, batch, rng)
+    loss = jnp.sum(nll * weights) / jnp.maximum(weights.sum(), 1) / self.spec.tokens_per_position
+    return loss, ({}, model_state)
+
+  def eval_metrics(self, params, model_state, batch):
+    del model_state
+    nll, weights = self._token_nll(params, batch, jax.random.key(_EVAL_MASK_SEED))
+    weights = weights * batch["mask"][:, None]
+    return {"nll": jnp.sum(nll * weights),
+            "tokens": weights.sum() * self.spec.tokens_per_position}
+
+  def summarize(self, sums):
+    return {"nll_per_token": sums["nll"] / sums["tokens"]}
+
+  # ---- sampling
+  def sample_tokens(self, params, condition, rng):
+    """(B, positions, tokens_per_position) token ids for the condition arrays of B examples."""
+    if self.config.prior == "ar":
+      return self._sample_ar(params, condition, rng)
+    return self._sample_maskgit(params, condition, rng)
+
+  def _sample_ar(self, params, condition, rng):
+    """One position per step against a KV cache."""
+    decoder = self.model.clone(decode=True)
+    batch = len(next(iter(condition.values())))
+    first = jnp.zeros((batch, 1, self.spec.tokens_per_position), jnp.int32)
+    shapes = jax.eval_shape(lambda: decoder.init(rng, first, condition))["cache"]
+    cache_state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+    def consume(cache_state):
+      return decoder.apply({"params": params, "cache": cache_state}, first, condition,
+                           mutable=["cache"])[1]["cache"]
+
+    if self.model.condition.length > 1:  # the prefix before its last vector
+      cache_state = jax.lax.fori_loop(0, self.model.condition.length - 1,
+                                      lambda _, c: consume(c), cache_state)
+
+    def step(carry, _):
+      cache_state, previous, rng = carry
+      rng, sample_rng = jax.random.split(rng)
+      logits, updated = decoder.apply({"params": params, "cache": cache_state}, previous,
+                                      condition, mutable=["cache"])
+      token = jax.random.categorical(sample_rng, logits[:, -1] / self.config.sampling.temperature)
+      return (updated["cache"], token[:, None], rng), token
+
+    _, tokens = jax.lax.scan(step, (cache_state, first, rng), None,
+                             length=self.spec.num_positions)
+    return tokens.transpose(1, 0, 2)
+
+  def _sample_maskgit(self, params, condition, rng):
+    """Parallel decoding: each step keeps the most confident positions (cosine schedule)."""
+    cfg, n, mask_id = self.config.sampling, self.spec.num_positions, self.spec.vocab_size
+    batch = len(next(iter(condition.values())))
+    masked_counts, choice_temperatures = maskgit_schedule(n, cfg.maskgit_steps,
+                                                          cfg.maskgit_choice_temperature)
+    prefix = self.model.condition.length
+
+    def step(t, carry):
+      tokens, unknown, rng = carry
+      rng, sample_rng, noise_rng = jax.random.split(rng, 3)
+      logits = self.model.apply({"params": params}, tokens, condition)[:, prefix:]
+      sampled = jax.random.categorical(sample_rng, logits / cfg.temperature)
+      log_probs = jnp.take_along_axis(jax.nn.log_softmax(logits), sampled[..., None], -1)
+      confidence = jnp.where(unknown, log_probs[..., 0].sum(-1), jnp.inf)
+      sampled = jnp.where(unknown[..., None], sampled, tokens)
+      confidence = confidence + choice_temperatures[t] * jax.random.gumbel(noise_rng,
+                                                                           confidence.shape)
+      still_masked = jnp.minimum(masked_counts[t], unknown.sum(-1, keepdims=True) - 1).clip(0)
+      unknown = _ranks(confidence) < still_masked
+      return jnp.where(unknown[..., None], mask_id, sampled), unknown, rng
+
+    tokens = jnp.full((batch, n, self.spec.tokens_per_position), mask_id, jnp.int32)
+    unknown = jnp.ones((batch, n), bool)
+    return jax.lax.fori_loop(0, cfg.maskgit_steps, step, (tokens, unknown, rng))[0]
+
+  def decoded_samples(self, params, decoder_weights, condition, rng):
+    """Y of sampled token grids, through stage 1's decoder."""
+    tokens = self.sample_tokens(params, condition, rng)
+    batch = len(next(iter(condition.values())))
+    return self._decode(decoder_weights, tokens.reshape(batch, *self.spec.grid, -1))
+
+  def sample_y(self, params, condition: dict[str, np.ndarray], rng) -> np.ndarray:
+    """Y for each row of the condition arrays, sampled in chunks of `sampling.batch_size`."""
+    size = self.config.sampling.batch_size
+    total = len(next(iter(condition.values())))
+    chunks = []
+    for i in range(0, total, size):
+      # Padded to one compiled shape.
+      chunk = {k: np.pad(np.asarray(v[i:i + size]), [(0, size - len(v[i:i + size]))]
+                         + [(0, 0)] * (np.ndim(v) - 1)) for k, v in condition.items()}
+      samples = self._sample_batch(params, self._decoder_weights, chunk, jax.random.fold_in(rng, i))
+      chunks.append(np.asarray(samples)[:min(size, total - i)])
+    return np.concatenate(chunks)
+
+  def export_fn(self, params):
+    """(fn(tree, condition, rng_key) -> Y, tree): the sampler for `regen_jax export`, the
+    prior's and stage 1's weights in `tree`, the raw data of a threefry key in."""
+    def sample(tree, condition, rng_key):
+      rng = jax.random.wrap_key_data(rng_key, impl="threefry2x32")
+      return self.decoded_samples(tree["prior"], tree["stage1"], condition, rng)
+    return sample, {"prior": params, "stage1": self._decoder_weights}
+
+
+def maskgit_schedule(positions: int, steps: int, choice_temperature: float):
+  """(positions left masked after each step, the annealed Gumbel temperature of the confidence
+  each step ranks by) as arrays: the cosine schedule of MaskGIT."""
+  progress = (np.arange(steps) + 1) / steps
+  counts = [math.floor(positions * math.cos(math.pi / 2 * p)) for p in progress]
+  return (jnp.asarray(counts, jnp.int32),
+          jnp.asarray([choice_temperature * (1 - p) for p in progress], jnp.float32))
+
+
+def _ranks(values):
+  """Rank of each entry along the last axis (0 = smallest)."""
+  return jnp.argsort(jnp.argsort(values, axis=-1), axis=-1)
+
+
+def random_mask(rng, batch: int, length: int):
+  """MaskGIT training mask: a cosine-distributed fraction of positions, at least one, per row."""
+  ratio_rng, order_rng = jax.random.split(rng)
+  ratio = jnp.cos(jnp.pi / 2 * jax.random.uniform(ratio_rng, (batch, 1)))
+  count = jnp.clip(jnp.ceil(ratio * length), 1, length)
+  return _ranks(jax.random.uniform(order_rng, (batch, length))) < count

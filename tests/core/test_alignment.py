@@ -1,0 +1,52 @@
+"""Monotonic alignment search, the diagonal prior and the length regulator (the durations
+family), against brute force and scipy."""
+
+import itertools
+
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
+
+from regen_jax.priors import alignment
+
+
+def _best_durations(log_lik, num_phonemes, num_frames):
+  """Exhaustive search over every split of the frames into num_phonemes non-empty runs."""
+  best, best_score = None, -np.inf
+  for cuts in itertools.combinations(range(1, num_frames), num_phonemes - 1):
+    bounds = (0, *cuts, num_frames)
+    score = sum(log_lik[i, bounds[i]:bounds[i + 1]].sum() for i in range(num_phonemes))
+    if score > best_score:
+      best, best_score = np.diff(bounds), score
+  return best
+
+
+def test_monotonic_alignment_search_finds_the_best_path():
+  rng = np.random.default_rng(0)
+  lengths = [(1, 4), (3, 3), (3, 7), (4, 9), (2, 9)]
+  log_lik = rng.normal(size=(len(lengths), 4, 9)).astype(np.float32)
+  durations = np.asarray(alignment.monotonic_alignment(
+      jnp.asarray(log_lik), jnp.array([p for p, _ in lengths]), jnp.array([f for _, f in lengths])))
+  for row, (num_phonemes, num_frames) in enumerate(lengths):
+    expected = _best_durations(log_lik[row], num_phonemes, num_frames)
+    np.testing.assert_array_equal(durations[row, :num_phonemes], expected)
+    assert durations[row, num_phonemes:].sum() == 0
+
+
+def test_diagonal_prior_is_the_beta_binomial_of_each_frame():
+  num_phonemes, num_frames = 5, 9
+  log_prior = np.asarray(alignment.diagonal_log_prior(
+      jnp.array([num_phonemes]), jnp.array([num_frames]), 7, 11))[0]
+  expected = [[scipy.stats.betabinom(num_phonemes - 1, j, num_frames + 1 - j).logpmf(k)
+               for j in range(1, num_frames + 1)] for k in range(num_phonemes)]
+  np.testing.assert_allclose(log_prior[:num_phonemes, :num_frames], expected, atol=1e-4)
+  assert np.all(log_prior[num_phonemes:] < -1e8)  # padding phonemes are unreachable
+
+
+def test_length_regulator_repeats_each_state_for_its_duration():
+  states = jnp.arange(3, dtype=jnp.float32)[None, :, None] + 1  # states 1, 2, 3
+  frames, lengths = alignment.length_regulate(states, jnp.array([[2, 1, 3]]), max_frames=8)
+  np.testing.assert_array_equal(np.asarray(frames)[0, :, 0], [1, 1, 2, 3, 3, 3, 0, 0])
+  assert int(lengths[0]) == 6
+  durations = alignment.predicted_durations(jnp.array([[-5.0, 0.7, 2.0]]), jnp.array([2]))
+  np.testing.assert_array_equal(np.asarray(durations), [[1, 2, 0]])  # >= 1 frame, padding 0
