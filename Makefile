@@ -1,4 +1,5 @@
-# make demo: venv + install + the image domain end to end on offline Fashion-MNIST (2 CPU cores)
+# make demo (= make demo-image): venv + install + the image domain end to end on offline
+#   Fashion-MNIST (2 CPU cores)
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make test: the test suite (what CI runs)
@@ -35,7 +36,7 @@ RECOGNIZER := --config configs/asr/recognizer.py --workdir $(ASR_RUNS)/recognize
 ASR_DIRECT := --config configs/asr/direct.py --workdir $(ASR_RUNS)/direct
 HELD_OUT_WAV := $(ASR_RUNS)/held_out_voice.wav
 
-.PHONY: demo demo-tts demo-asr test test-slow venv clean
+.PHONY: demo demo-image demo-tts demo-asr test test-slow venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -64,6 +65,8 @@ demo: venv $(FASHION_MNIST)
 	$(RUN) sample $(PRIOR) --output $(RUNS)/regen_samples.png
 	$(RUN) sample $(DIRECT) --output $(RUNS)/direct_samples.png
 	$(BIN)/python experiments/image_demo_summary.py $(RUNS)
+
+demo-image: demo
 
 demo-tts: venv $(ESPEAK) $(FORTUNES)
 	$(RUN) train $(ACOUSTIC)
