@@ -10,7 +10,6 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from regen_jax.abstractions import mel as mel_lib
 from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.domains.speech import audio as audio_io
 from regen_jax.domains.speech.utterances import TEXT, VOICE, SpeechData, score_mels
@@ -40,8 +39,6 @@ class AcousticModel(SpeechData, DurationPrior):
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
     self._synthesize = jax.jit(self.synthesize)
-    self._log_mel = jax.jit(self.log_mel)
-    self._mel_of_waves = jax.jit(lambda waves: mel_lib.mel_spectrogram(waves, self.mel_config))
 
   @property
   def max_symbols(self):

@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from regen_jax.abstractions import mel as mel_lib
 from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.domains.speech import audio as audio_io
 from regen_jax.domains.speech.acoustic import PhonemeVoiceEmbedding
@@ -43,8 +42,6 @@ class TTSDirect(SpeechData, Stage):
                                 dtype)
     self.gan = WaveformGAN(config.gan, self.mel_config, dtype, mel_input=False)
     self._synthesize = jax.jit(self.synthesize)
-    self._log_mel = jax.jit(self.log_mel)
-    self._mel_of_waves = jax.jit(lambda waves: mel_lib.mel_spectrogram(waves, self.mel_config))
 
   @staticmethod
   def _condition(batch):

@@ -8,6 +8,7 @@ no rule for, are left out (the count is printed). Mel frames are computed inside
 step from the audio, by the one rule in `abstractions/mel.py`.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -89,6 +90,9 @@ class SpeechData:
     spec = pipeline.features(config.dataset, config.data_dir)
     self.num_voices = spec["voice"].num_classes if "voice" in spec else 1
     self._splits = {}
+    # Built once per stage, for evaluation and sampling: the mel of a batch, of waveforms.
+    self._log_mel = jax.jit(self.log_mel)
+    self._mel_of_waves = jax.jit(lambda waves: mel_lib.mel_spectrogram(waves, self.mel_config))
     super().__init__(config, workdir)
 
   def prepare(self, arrays, texts):

@@ -157,7 +157,6 @@ class Vocoder(SpeechData, AbstractionStage):
     self._vocode = jax.jit(self.vocode)
     self._input_mels = jax.jit(self.input_mel)
     self._resynthesize = jax.jit(lambda params, batch: self.vocode(params, self.log_mel(batch)))
-    self._log_mel = jax.jit(self.log_mel)
 
   def _check_acoustic(self):
     acoustic = self.acoustic.stage
