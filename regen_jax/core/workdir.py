@@ -122,5 +122,7 @@ def write_config(workdir: str, config):
 
 
 def short_name(stage_path: str) -> str:
-  """'regen_jax.domains.image.prior:ImagePrior' -> 'image.prior:ImagePrior'."""
-  return stage_path.replace("regen_jax.domains.", "").replace("regen_jax.", "")
+  """'package.image.prior:ImagePrior' -> 'image.prior:ImagePrior': for messages, the last two
+  parts of the module name what the stage is."""
+  module, _, name = stage_path.partition(":")
+  return ".".join(module.split(".")[-2:]) + (f":{name}" if name else "")
