@@ -11,17 +11,12 @@ and sampled as one of two families (`config.prior`):
 With a learned stage 1 (e.g. a VQ tokenizer) this is the regen prior; with a rule (pixel
 patches) the direct X -> Y baseline: same model, sampler and budget.
 
-A domain subclasses `TokenPrior`, giving its condition encoder (X -> prefix, e.g.
-`priors.conditions.ClassLabel`) and its examples (X arrays and Y); the family encodes Y with
-stage 1 (cached beside a learned stage 1, by its fingerprint) and decodes samples with it.
+A domain subclasses `TokenPrior` with its condition encoder and examples
+(`priors.conditional.ConditionalPrior`).
 """
 
-import abc
-import functools
 import math
-import os
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -29,92 +24,36 @@ import optax
 
 from regen_jax.errors import UserError
 from regen_jax.nn.transformer import TokenTransformer
-from regen_jax.stages import cache, pairing
-from regen_jax.stages.base import Stage
-from regen_jax.stages.specs import TokenSpec, describe
+from regen_jax.priors.conditional import ConditionalPrior
+from regen_jax.stages.specs import TokenSpec
 
 FAMILIES = ("ar", "maskgit")
-_ENCODE_CHUNK = 1000
 _EVAL_MASK_SEED = 0
 
 
-class TokenPrior(Stage):
-  runtime_keys = ("sampling",)
+class TokenPrior(ConditionalPrior):
+  spec_kind = TokenSpec
 
   def __init__(self, config, workdir):
-    super().__init__(config, workdir)
     if config.prior not in FAMILIES:
       raise UserError(f"prior must be one of {', '.join(FAMILIES)}, got {config.prior!r}")
-    self.stage1 = pairing.load_stage1(config)
-    self.spec = self.stage1.spec
-    if not isinstance(self.spec, TokenSpec):
-      raise UserError(f"a token prior needs a stage 1 that makes tokens; config.stage1 makes "
-                      f"{self.spec.name}")
-    condition = self.condition_encoder()
-    if not (isinstance(condition, nn.Module)
-            and isinstance(getattr(condition, "length", None), int)):
-      raise UserError(f"{type(self).__name__}.condition_encoder() must return a Flax module "
-                      f"with an int `length` (its prefix vectors)")
-    self.condition_keys = tuple(self.condition_example(1))
+    super().__init__(config, workdir)
     model = config.model
     self.model = TokenTransformer(
         vocab_size=self.spec.vocab_size, tokens_per_position=self.spec.tokens_per_position,
-        num_positions=self.spec.num_positions, condition=condition, width=model.width,
+        num_positions=self.spec.num_positions, condition=self.condition, width=model.width,
         depth=model.depth, num_heads=model.num_heads, causal=config.prior == "ar",
         mlp_ratio=model.mlp_ratio, dtype=jnp.dtype(config.compute_dtype))
-    self._decode, self._decoder_weights = self.stage1.decoder()
-    self._sample_batch = jax.jit(self.decoded_samples)
 
-  # ---- what the domain supplies
-  @abc.abstractmethod
-  def condition_encoder(self) -> nn.Module:
-    """X -> prefix: a Flax module with `length` (its prefix vectors) mapping the condition
-    arrays of a batch to (B, length, config.model.width)."""
+  def batch_arrays(self, encoded):
+    tokens = encoded.reshape(len(encoded), self.spec.num_positions, -1)
+    return {"tokens": tokens.astype(np.int32)}
 
-  @abc.abstractmethod
-  def condition_example(self, batch_size: int) -> dict[str, np.ndarray]:
-    """The condition arrays of a batch (names, shapes and dtypes)."""
-
-  @abc.abstractmethod
-  def examples(self, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """(condition arrays, Y) of every example of `split`."""
-
-  # ---- data: Y -> tokens, through a cache for learned abstractions
-  def _tokens(self, split: str) -> dict[str, np.ndarray]:
-    path = None
-    if self.config.stage1.get("workdir"):
-      slug = f"{self.config.dataset}-{split}".replace("/", "_")
-      path = os.path.join(self.config.stage1.workdir, "code_cache",
-                          self.stage1.fingerprint, slug + ".npz")
-    return cache.cached_arrays(path, lambda: self._encode_split(split),
-                               f"token grids of {split!r}")
-
-  def _encode_split(self, split: str) -> dict[str, np.ndarray]:
-    condition, targets = self.examples(split)
-    chunks = [np.asarray(self.stage1.encode(targets[i:i + _ENCODE_CHUNK]))
-              for i in range(0, len(targets), _ENCODE_CHUNK)]
-    tokens = np.concatenate(chunks).reshape(len(targets), self.spec.num_positions, -1)
-    return {"tokens": tokens.astype(np.int32), **condition}
-
-  @functools.cached_property
-  def train_arrays(self):
-    return self._tokens(self.config.train_split)
-
-  @functools.cached_property
-  def eval_arrays(self):
-    return self._tokens(self.config.eval_split)
-
-  def example_batch(self, batch_size):
+  def y_prime_example(self, batch_size):
     shape = (batch_size, self.spec.num_positions, self.spec.tokens_per_position)
-    return {"tokens": np.zeros(shape, np.int32), **self.condition_example(batch_size)}
-
-  def trained_against(self):
-    return {"stage1": {"fingerprint": self.stage1.fingerprint, "spec": describe(self.spec)}}
+    return {"tokens": np.zeros(shape, np.int32)}
 
   # ---- training
-  def _condition(self, batch) -> dict:
-    return {key: batch[key] for key in self.condition_keys}
-
   def init(self, rng, batch):
     return self.model.init(rng, batch["tokens"], self._condition(batch))["params"], {}
 
@@ -151,7 +90,7 @@ class TokenPrior(Stage):
     return {"nll_per_token": sums["nll"] / sums["tokens"]}
 
   # ---- sampling
-  def sample_tokens(self, params, condition, rng):
+  def sample_y_prime(self, params, condition, rng):
     """(B, positions, tokens_per_position) token ids for the condition arrays of B examples."""
     if self.config.prior == "ar":
       return self._sample_ar(params, condition, rng)
@@ -210,33 +149,6 @@ class TokenPrior(Stage):
     tokens = jnp.full((batch, n, self.spec.tokens_per_position), mask_id, jnp.int32)
     unknown = jnp.ones((batch, n), bool)
     return jax.lax.fori_loop(0, cfg.maskgit_steps, step, (tokens, unknown, rng))[0]
-
-  def decoded_samples(self, params, decoder_weights, condition, rng):
-    """Y of sampled token grids, through stage 1's decoder."""
-    tokens = self.sample_tokens(params, condition, rng)
-    batch = len(next(iter(condition.values())))
-    return self._decode(decoder_weights, tokens.reshape(batch, *self.spec.grid, -1))
-
-  def sample_y(self, params, condition: dict[str, np.ndarray], rng) -> np.ndarray:
-    """Y for each row of the condition arrays, sampled in chunks of `sampling.batch_size`."""
-    size = self.config.sampling.batch_size
-    total = len(next(iter(condition.values())))
-    chunks = []
-    for i in range(0, total, size):
-      # Padded to one compiled shape.
-      chunk = {k: np.pad(np.asarray(v[i:i + size]), [(0, size - len(v[i:i + size]))]
-                         + [(0, 0)] * (np.ndim(v) - 1)) for k, v in condition.items()}
-      samples = self._sample_batch(params, self._decoder_weights, chunk, jax.random.fold_in(rng, i))
-      chunks.append(np.asarray(samples)[:min(size, total - i)])
-    return np.concatenate(chunks)
-
-  def export_fn(self, params):
-    """(fn(tree, condition, rng_key) -> Y, tree): the sampler for `regen_jax export`, the
-    prior's and stage 1's weights in `tree`, the raw data of a threefry key in."""
-    def sample(tree, condition, rng_key):
-      rng = jax.random.wrap_key_data(rng_key, impl="threefry2x32")
-      return self.decoded_samples(tree["prior"], tree["stage1"], condition, rng)
-    return sample, {"prior": params, "stage1": self._decoder_weights}
 
 
 def maskgit_schedule(positions: int, steps: int, choice_temperature: float):

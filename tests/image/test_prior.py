@@ -19,7 +19,7 @@ def direct_prior(request, data_dir):
 def test_samplers_fill_every_position_with_a_real_token(direct_prior):
   stage, params = direct_prior
   labels = {"label": jnp.arange(4)}
-  tokens = jax.jit(stage.sample_tokens)(params, labels, jax.random.key(1))
+  tokens = jax.jit(stage.sample_y_prime)(params, labels, jax.random.key(1))
   assert tokens.shape == (4, 49, 16)
   assert int(tokens.min()) >= 0 and int(tokens.max()) < stage.spec.vocab_size  # no [MASK]
   images = stage.sample_y(params, {"label": np.arange(3)}, jax.random.key(2))
@@ -49,7 +49,7 @@ def test_maskgit_decoding_is_one_loop_whatever_its_steps(data_dir):
     prior.sampling.maskgit_steps = steps
     stage = stage_lib.build(prior)
     params = jax.eval_shape(stage.init, jax.random.key(0), stage.example_batch(2))[0]
-    jaxpr = jax.make_jaxpr(stage.sample_tokens)(params, {"label": jnp.zeros(2, jnp.int32)},
+    jaxpr = jax.make_jaxpr(stage.sample_y_prime)(params, {"label": jnp.zeros(2, jnp.int32)},
                                                 jax.random.key(0))
     sizes.append(len(jaxpr.eqns))
   assert sizes[0] == sizes[1]
