@@ -1,7 +1,9 @@
 """Image stage 1 (Y -> Y′ -> Y): VQ tokenizer, 28x28 Fashion-MNIST -> 7x7 codes of 256.
 
   python -m regen_jax train --config configs/image/tokenizer.py --workdir runs/image/tokenizer
-Arguments: test (tiny: seconds on a CPU).
+Arguments: quantizer=fsq (finite scalar quantization onto `vq.fsq_levels`, 8x5x5x5 = 1000 codes
+and model.code_dim 4, instead of the EMA codebook; `quantizer=ema` is the default), test (tiny:
+seconds on a CPU; FSQ levels 5x3x3).
 """
 
 import ml_collections
@@ -10,7 +12,7 @@ from regen_jax.core import config as config_lib
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg)
+  args = config_lib.parse_arg(arg, quantizer="ema")
   config = config_lib.base()
   config.stage = "regen_jax.domains.image.tokenizer:Tokenizer"
   config.dataset = "regen_fashion_mnist/full"
@@ -24,11 +26,14 @@ def get_config(arg=None):
   config.model.code_dim = 16
 
   config.vq = ml_collections.ConfigDict()
-  config.vq.codebook_size = 256
-  config.vq.commitment_cost = 0.25
+  config.vq.quantizer = args.quantizer  # "ema" (EMA codebook) or "fsq" (fixed grid, no codebook)
+  config.vq.codebook_size = 256  # ema
+  config.vq.commitment_cost = 0.25  # ema (fsq has no commitment loss: logged as 0)
   config.vq.ema_decay = 0.99
   config.vq.dead_code_threshold = 1.0  # EMA count per batch below which a code is restarted
   config.vq.kmeans_iterations = 10
+  # fsq: values per code channel, prod(levels) codes; model.code_dim must be len(fsq_levels)
+  config.vq.fsq_levels = (8, 5, 5, 5)
 
   config.adversarial = ml_collections.ConfigDict()
   config.adversarial.weight = 0.0  # > 0 adds a patch discriminator (hinge loss)
@@ -38,5 +43,7 @@ def get_config(arg=None):
     config.update_from_flattened_dict({
         **config_lib.TINY_LOOP, "dataset": "regen_fashion_mnist/tiny",
         "model.channels": (8, 16), "model.code_dim": 8, "vq.codebook_size": 32,
-        "adversarial.start_step": 5})
+        "vq.fsq_levels": (5, 3, 3), "adversarial.start_step": 5})
+  if args.quantizer == "fsq":
+    config.model.code_dim = len(config.vq.fsq_levels)
   return config

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from regen_jax.data import pipeline
+from regen_jax.evaluate import images as image_io
 from regen_jax.stages.base import Stage
 
 SOURCE_DIR_ENV = "REGEN_JAX_FASHION_MNIST_DIR"
@@ -24,6 +25,7 @@ DEBIAN_SOURCE_DIR = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = ("t-shirt/top", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
 NUM_VALIDATION = 5000
+_NUM_RECONSTRUCTIONS_SHOWN = 32
 _SPLIT_SEED = 20171025  # fixed forever: changing it changes the validation split
 
 
@@ -139,3 +141,9 @@ class ImageStage(Stage):
 
   def sample_path(self, name: str, step: int) -> str:
     return self.output_path(f"{name}_{step:07d}.png")
+
+  def write_reconstructions(self, path: str, reconstruct):
+    """Evaluation images (upper half) above `reconstruct(uint8 images)` (lower half), a PNG."""
+    originals = self.eval_arrays["image"][:_NUM_RECONSTRUCTIONS_SHOWN]
+    shown = jnp.concatenate([to_float(originals), jnp.clip(reconstruct(originals), 0, 1)])
+    image_io.save_grid(path, shown, rows=8)
