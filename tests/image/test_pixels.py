@@ -14,7 +14,11 @@ def test_pixel_patches_round_trip_within_quantization_error():
   assert tokens.shape == (3, 7, 7, 16) and int(tokens.max()) < 16
   assert abstraction.spec.grid == (7, 7) and abstraction.spec.tokens_per_position == 16
   decoded = np.asarray(abstraction.decode(tokens))
-  assert np.max(np.abs(decoded - images / 255.0)) <= 0.5 / 16 + 1e-6
+  assert np.max(np.abs(decoded - images / 255.0)) <= 0.5 / 15 + 1e-6
+  extremes = np.asarray(abstraction.decode(abstraction.encode(
+      np.repeat(np.array([0, 255], np.uint8), 784).reshape(2, 28, 28, 1))))
+  np.testing.assert_array_equal(extremes[0], 0.0)  # black decodes as black
+  np.testing.assert_array_equal(extremes[1], 1.0)
   np.testing.assert_array_equal(abstraction.encode((decoded * 255).round().astype(np.uint8)),
                                 tokens)
 
