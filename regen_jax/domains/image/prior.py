@@ -1,5 +1,8 @@
-"""Class -> image: the token prior family over stage 1's tokens (configs/image/prior.py: the VQ
-tokenizer, regen) or over the pixel rule (configs/image/direct.py: the direct baseline).
+"""Class -> image, by either prior family over either kind of Y′:
+  `ImagePrior`     token priors (AR or MaskGIT) over a VQ/FSQ tokenizer's codes
+                   (configs/image/prior.py, regen) or quantized pixel patches (direct.py);
+  `ImageFlowPrior` rectified flow over a KL autoencoder's latents (configs/image/flow.py, regen)
+                   or over pixel values (pixel_flow.py, the direct baseline).
 
 Evaluation draws class-conditional samples and, with a trained evaluation classifier
 (`config.classifier.workdir`), scores their class accuracy and Fréchet distance to the
@@ -15,14 +18,22 @@ from regen_jax.core import workdir as workdir_lib
 from regen_jax.domains.image import data
 from regen_jax.domains.image.classifier import ClassifierScorer
 from regen_jax.evaluate import images as image_io
+from regen_jax.errors import UserError
 from regen_jax.priors.conditions import ClassLabel
+from regen_jax.priors.flow import FlowPrior
 from regen_jax.priors.tokens import TokenPrior
 from regen_jax.stages import pairing
-from regen_jax.stages.base import Exportable
+from regen_jax.stages.base import Exportable, SampleFlag
+from regen_jax.stages.specs import describe
+
+LABEL = SampleFlag("label", int, "class id: sample only this class (default: a row per class)")
 
 
-class ImagePrior(TokenPrior):
+class ClassConditionalImages:
+  """What both image priors share (mixed in before a prior family): class ids as X, the
+  classifier's scores, sample grids, and the exported sampler."""
   runtime_keys = ("sampling", "eval_samples_per_class")
+  sample_flags = (LABEL,)
 
   def __init__(self, config, workdir):
     self.image_shape, self.num_classes = data.shape_and_classes(config.dataset, config.data_dir)
@@ -53,10 +64,16 @@ class ImagePrior(TokenPrior):
     labels = np.repeat(np.arange(self.num_classes), per_class)
     return self.sample_y(params, {"label": labels}, jax.random.key(seed)), labels
 
-  def write_samples(self, params, path, seed):
-    """A PNG grid with a row per class; returns the images and their labels."""
-    images, labels = self._class_samples(params, self.config.sampling.grid_columns, seed)
-    image_io.save_grid(path, images, rows=self.num_classes)
+  def write_samples(self, params, path, seed, label=None):
+    """A PNG grid with a row per class (or `label`'s samples only); returns the images and
+    their labels."""
+    columns = self.config.sampling.grid_columns
+    if label is None:
+      images, labels = self._class_samples(params, columns, seed)
+    else:
+      labels = np.full(columns * columns, label)
+      images = self.sample_y(params, {"label": labels}, jax.random.key(seed))
+    image_io.save_grid(path, images, rows=len(labels) // columns)
     return images, labels
 
   def on_eval(self, params, model_state, step, full=False):
@@ -71,9 +88,12 @@ class ImagePrior(TokenPrior):
     real = data.load(self.config.dataset, self.config.eval_split, self.config.data_dir)["image"]
     return self.scorer.scores(images, labels, real)
 
-  def sample(self, params, model_state, path):
-    """A PNG grid of samples, one row per class."""
-    self.write_samples(params, path, self.config.seed)
+  def sample(self, params, model_state, path, label=None):
+    """A PNG grid of samples, one row per class, or a square grid of class `label`."""
+    if label is not None and not 0 <= label < self.num_classes:
+      raise UserError(f"--label {label} is not a class of {self.config.dataset} "
+                      f"(0 to {self.num_classes - 1})")
+    self.write_samples(params, path, self.config.seed, label)
     return [path]
 
   def exportable(self, params, model_state):
@@ -85,15 +105,24 @@ class ImagePrior(TokenPrior):
               "rng_key": np.asarray(jax.random.key_data(jax.random.key(0, impl="threefry2x32")))}
     description = {
         "name": "image", "dataset": self.config.dataset, "num_classes": self.num_classes,
-        "image_shape": list(self.image_shape), "prior": self.config.prior,
+        "image_shape": list(self.image_shape), "prior": self.family,
         "sampling": self.config.sampling.to_dict(),
         "abstraction": {"stage": self.config.stage1.stage,
-                        "fingerprint": self.stage1.fingerprint,
-                        "grid": list(self.spec.grid), "vocab_size": self.spec.vocab_size,
-                        "tokens_per_position": self.spec.tokens_per_position},
+                        "fingerprint": self.stage1.fingerprint, **describe(self.spec)},
         "inputs": {"labels": f"class ids in [0, {self.num_classes}), one image each",
                    "rng_key": "jax.random.key_data(jax.random.key(seed)) of the threefry2x32 "
                               "generator, i.e. numpy.array([0, seed], numpy.uint32)"},
         "ranges": {"labels": [0, self.num_classes]},
         "outputs": {"images": "images (batch, height, width, channels) in [0, 1]"}}
     return Exportable(fn, tree, inputs, description)
+
+
+class ImagePrior(ClassConditionalImages, TokenPrior):
+
+  @property
+  def family(self) -> str:
+    return self.config.prior
+
+
+class ImageFlowPrior(ClassConditionalImages, FlowPrior):
+  family = "flow"

@@ -1,0 +1,35 @@
+"""Image stage 1 of the continuous route (Y -> Y′ -> Y): KL autoencoder, 28x28 Fashion-MNIST ->
+7x7x4 Gaussian latents.
+
+  python -m regen_jax train --config configs/image/autoencoder.py --workdir runs/image/autoencoder
+Arguments: test (tiny: seconds on a CPU).
+"""
+
+import ml_collections
+
+from regen_jax.core import config as config_lib
+
+
+def get_config(arg=None):
+  args = config_lib.parse_arg(arg)
+  config = config_lib.base()
+  config.stage = "regen_jax.domains.image.autoencoder:KLAutoencoder"
+  config.dataset = "regen_fashion_mnist/full"
+  config.num_steps = 800
+  config.batch_size = 64
+  config.eval_every = 400
+  config.optimizer.learning_rate = 2e-3
+
+  config.model = ml_collections.ConfigDict()
+  config.model.channels = (16, 32, 64)  # one stride-2 per extra entry
+  config.model.latent_channels = 4
+
+  config.kl = ml_collections.ConfigDict()
+  config.kl.weight = 1e-4  # x KL per latent value, beside the per-pixel squared error
+  config.kl.stats_decay = 0.99  # EMA of the latents' moments over training batches
+
+  if args.test:
+    config.update_from_flattened_dict({
+        **config_lib.TINY_LOOP, "dataset": "regen_fashion_mnist/tiny",
+        "model.channels": (8, 16)})
+  return config

@@ -1,0 +1,62 @@
+"""Image stage 2 of the continuous route (X -> Y′): class -> the 7x7x4 latents of the KL
+autoencoder of autoencoder.py, by rectified flow with a DiT denoiser (patch 1: 49 tokens).
+
+  python -m regen_jax train --config configs/image/flow.py --workdir runs/image/flow \
+      --config.stage1.workdir=runs/image/autoencoder \
+      --config.classifier.workdir=runs/image/classifier
+Arguments: test (tiny). Sampling (may change between runs of a workdir):
+--config.sampling.steps=N, --config.sampling.solver=euler|heun, --config.sampling.guidance=S
+(classifier-free guidance; 1 = the conditional model).
+"""
+
+import ml_collections
+
+from regen_jax.core import config as config_lib
+
+
+def flow_config(args, stage1: ml_collections.ConfigDict,
+                patch_size: int) -> ml_collections.ConfigDict:
+  """A flow prior over the latents `stage1` configures, with DiT patches of `patch_size`:
+  shared by this file and pixel_flow.py."""
+  config = config_lib.base()
+  config.stage = "regen_jax.domains.image.prior:ImageFlowPrior"
+  config.stage1 = stage1
+  config.dataset = config.stage1.get_ref("dataset")  # one dataset for both stages
+  config.data_dir = config.stage1.get_ref("data_dir")
+  config.classifier = ml_collections.ConfigDict({
+      "stage": "regen_jax.domains.image.classifier:Classifier", "workdir": ""})
+  config.num_steps = 500
+  config.eval_every = 500  # one evaluation, at the end: sampling costs CPU time
+  config.optimizer.learning_rate = 1e-3
+  config.optimizer.weight_decay = 0.01
+
+  config.model = ml_collections.ConfigDict()
+  config.model.patch_size = patch_size
+  config.model.width = 128
+  config.model.depth = 4
+  config.model.num_heads = 4
+  config.model.mlp_ratio = 4
+
+  config.flow = ml_collections.ConfigDict()
+  config.flow.condition_dropout = 0.1  # training rows without their class (for guidance)
+
+  config.sampling = ml_collections.ConfigDict()
+  config.sampling.steps = 16
+  config.sampling.solver = "euler"  # or "heun" (two evaluations per step)
+  config.sampling.guidance = 3.0  # classifier-free guidance; 1 = the conditional model
+  config.sampling.batch_size = 100
+  config.sampling.grid_columns = 10  # samples per class in the PNG grid
+  config.eval_samples_per_class = 100  # for `evaluate`'s scores
+
+  if args.test:
+    config.update_from_flattened_dict({
+        **config_lib.TINY_LOOP, "model.width": 32, "model.depth": 2, "model.num_heads": 2,
+        "eval_samples_per_class": 10, "sampling.steps": 4})
+  return config
+
+
+def get_config(arg=None):
+  args = config_lib.parse_arg(arg)
+  stage1 = config_lib.sibling_config(__file__, "autoencoder.py", args.test)
+  stage1.workdir = ""  # a trained autoencoder.py
+  return flow_config(args, stage1, patch_size=1)
