@@ -2,7 +2,9 @@
 7x7x4 Gaussian latents.
 
   python -m regen_jax train --config configs/image/autoencoder.py --workdir runs/image/autoencoder
-Arguments: test (tiny: seconds on a CPU).
+Arguments: test (tiny: seconds on a CPU); paper: latent diffusion's KL-f8 size for 256x256 RGB
+(128-256-512-512 channels, 32x32x4 latents) on a TFDS dataset of fixed-size 256x256 images
+(--config.dataset=...; the reader takes fixed-size images, it does not crop or resize).
 """
 
 import ml_collections
@@ -11,7 +13,7 @@ from regen_jax.core import config as config_lib
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg)
+  args = config_lib.parse_arg(arg, paper=False)
   config = config_lib.base()
   config.stage = "regen_jax.domains.image.autoencoder:KLAutoencoder"
   config.dataset = "regen_fashion_mnist/full"
@@ -28,6 +30,11 @@ def get_config(arg=None):
   config.kl.weight = 1e-4  # x KL per latent value, beside the per-pixel squared error
   config.kl.stats_decay = 0.99  # EMA of the latents' moments over training batches
 
+  if args.paper:
+    config.update_from_flattened_dict({
+        "dataset": "imagenet2012", "batch_size": 64, "num_steps": 200_000,
+        "optimizer.learning_rate": 4.5e-6 * 64, "model.channels": (128, 256, 512, 512),
+        "compute_dtype": "bfloat16"})
   if args.test:
     config.update_from_flattened_dict({
         **config_lib.TINY_LOOP, "dataset": "regen_fashion_mnist/tiny",

@@ -3,7 +3,9 @@
   python -m regen_jax train --config configs/image/tokenizer.py --workdir runs/image/tokenizer
 Arguments: quantizer=fsq (finite scalar quantization onto `vq.fsq_levels`, 8x5x5x5 = 1000 codes
 and model.code_dim 4, instead of the EMA codebook; `quantizer=ema` is the default), test (tiny:
-seconds on a CPU; FSQ levels 5x3x3).
+seconds on a CPU; FSQ levels 5x3x3), paper: a VQGAN-f16-like size for 256x256 RGB (128-128-256-
+256-512 channels, 16x16 codes of 1024, 256-d, with the patch GAN) on a TFDS dataset of fixed-size
+256x256 images (--config.dataset=...).
 """
 
 import ml_collections
@@ -12,7 +14,7 @@ from regen_jax.core import config as config_lib
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg, quantizer="ema")
+  args = config_lib.parse_arg(arg, quantizer="ema", paper=False)
   config = config_lib.base()
   config.stage = "regen_jax.domains.image.tokenizer:Tokenizer"
   config.dataset = "regen_fashion_mnist/full"
@@ -39,6 +41,12 @@ def get_config(arg=None):
   config.adversarial.weight = 0.0  # > 0 adds a patch discriminator (hinge loss)
   config.adversarial.start_step = 1000
 
+  if args.paper:
+    config.update_from_flattened_dict({
+        "dataset": "imagenet2012", "batch_size": 64, "num_steps": 200_000,
+        "optimizer.learning_rate": 4.5e-6 * 64, "model.channels": (128, 128, 256, 256, 512),
+        "model.code_dim": 256, "vq.codebook_size": 1024, "adversarial.weight": 0.1,
+        "adversarial.start_step": 30_000, "compute_dtype": "bfloat16"})
   if args.test:
     config.update_from_flattened_dict({
         **config_lib.TINY_LOOP, "dataset": "regen_fashion_mnist/tiny",

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from regen_jax.data import pipeline
+from regen_jax.errors import UserError
 from regen_jax.evaluate import images as image_io
 from regen_jax.stages.base import Stage
 
@@ -104,6 +105,9 @@ def shape_and_classes(name: str, data_dir: str | None) -> tuple[tuple[int, ...],
   """(image shape (H, W, C), number of classes), from the dataset's metadata alone."""
   spec = pipeline.features(name, data_dir)
   shape = tuple(spec["image"].shape)
+  if None in shape:
+    raise UserError(f"{name}'s images have no fixed size ({shape}): these stages read images of "
+                    f"one size; prepare a dataset of fixed-size images (no crop or resize here)")
   return (shape if len(shape) == 3 else (*shape, 1)), spec["label"].num_classes
 
 
