@@ -1,5 +1,7 @@
 # make demo (= make demo-image): venv + install + the image domain end to end on offline
-#   Fashion-MNIST (2 CPU cores)
+#   Fashion-MNIST (2 CPU cores): class -> KL latents -> image by flow, beside class -> pixels
+#   by the same flow
+# make demo-image-vq: then the discrete route, class -> VQ codes -> image (MaskGIT)
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make test: the test suite (what CI runs)
@@ -20,7 +22,10 @@ CLASSIFIER := --config configs/image/classifier.py --workdir $(RUNS)/classifier
 TOKENIZER := --config configs/image/tokenizer.py --workdir $(RUNS)/tokenizer
 PRIOR := --config configs/image/prior.py:prior=maskgit --workdir $(RUNS)/prior \
   --config.stage1.workdir=$(RUNS)/tokenizer --config.classifier.workdir=$(RUNS)/classifier
-DIRECT := --config configs/image/direct.py:prior=maskgit --workdir $(RUNS)/direct \
+AUTOENCODER := --config configs/image/autoencoder.py --workdir $(RUNS)/autoencoder
+FLOW := --config configs/image/flow.py --workdir $(RUNS)/flow \
+  --config.stage1.workdir=$(RUNS)/autoencoder --config.classifier.workdir=$(RUNS)/classifier
+PIXEL_FLOW := --config configs/image/pixel_flow.py --workdir $(RUNS)/pixel_flow \
   --config.classifier.workdir=$(RUNS)/classifier
 
 TTS_RUNS ?= runs/tts
@@ -36,7 +41,7 @@ RECOGNIZER := --config configs/asr/recognizer.py --workdir $(ASR_RUNS)/recognize
 ASR_DIRECT := --config configs/asr/direct.py --workdir $(ASR_RUNS)/direct
 HELD_OUT_WAV := $(ASR_RUNS)/held_out_voice.wav
 
-.PHONY: demo demo-image demo-tts demo-asr test test-slow venv clean
+.PHONY: demo demo-image demo-image-vq demo-tts demo-asr test test-slow venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -55,15 +60,24 @@ $(ESPEAK) $(FORTUNES):
 
 demo: venv $(FASHION_MNIST)
 	$(RUN) train $(CLASSIFIER)
+	$(RUN) train $(AUTOENCODER)
+	$(RUN) train $(FLOW)
+	$(RUN) train $(PIXEL_FLOW)
+	$(RUN) evaluate $(CLASSIFIER) --config.eval_split=test
+	$(RUN) evaluate $(AUTOENCODER) --config.eval_split=test
+	$(RUN) evaluate $(FLOW) --config.eval_split=test
+	$(RUN) evaluate $(PIXEL_FLOW) --config.eval_split=test
+	$(RUN) sample $(FLOW) --output $(RUNS)/flow_samples.png
+	$(RUN) sample $(PIXEL_FLOW) --output $(RUNS)/pixel_flow_samples.png
+	$(BIN)/python experiments/image_demo_summary.py $(RUNS)
+
+# The discrete route beside the same baseline: reuses make demo's runs (trains them if absent).
+demo-image-vq: demo
 	$(RUN) train $(TOKENIZER)
 	$(RUN) train $(PRIOR)
-	$(RUN) train $(DIRECT)
-	$(RUN) evaluate $(CLASSIFIER) --config.eval_split=test
 	$(RUN) evaluate $(TOKENIZER) --config.eval_split=test
 	$(RUN) evaluate $(PRIOR) --config.eval_split=test
-	$(RUN) evaluate $(DIRECT) --config.eval_split=test
-	$(RUN) sample $(PRIOR) --output $(RUNS)/regen_samples.png
-	$(RUN) sample $(DIRECT) --output $(RUNS)/direct_samples.png
+	$(RUN) sample $(PRIOR) --output $(RUNS)/vq_samples.png
 	$(BIN)/python experiments/image_demo_summary.py $(RUNS)
 
 demo-image: demo
