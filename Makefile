@@ -71,8 +71,12 @@ demo: venv $(FASHION_MNIST)
 	$(RUN) sample $(PIXEL_FLOW) --output $(RUNS)/pixel_flow_samples.png
 	$(BIN)/python experiments/image_demo_summary.py $(RUNS)
 
-# The discrete route beside the same baseline: reuses make demo's runs (trains them if absent).
-demo-image-vq: demo
+# The discrete route beside the same baseline: reuses make demo's classifier and pixel flow
+# (a finished workdir resumes at its last step), trains them if absent.
+demo-image-vq: venv $(FASHION_MNIST)
+	$(RUN) train $(CLASSIFIER)
+	$(RUN) train $(PIXEL_FLOW)
+	test -f $(RUNS)/pixel_flow/eval_test.json || $(RUN) evaluate $(PIXEL_FLOW) --config.eval_split=test
 	$(RUN) train $(TOKENIZER)
 	$(RUN) train $(PRIOR)
 	$(RUN) evaluate $(TOKENIZER) --config.eval_split=test

@@ -4,7 +4,8 @@
       --workdir runs/image/prior --config.stage1.workdir=runs/image/tokenizer \
       --config.classifier.workdir=runs/image/classifier
 Arguments: prior=ar (autoregressive, KV-cache sampling; default) or prior=maskgit (parallel
-decoding, cosine schedule), and test (tiny). `config.stage1` nests tokenizer.py's config: its
+decoding, cosine schedule), quantizer=ema|fsq (the tokenizer.py argument it nests), and test
+(tiny). `config.stage1` nests tokenizer.py's config: its
 Y′-defining keys must equal the trained tokenizer's (else one error line naming the key).
 `config.classifier.workdir`, a trained classifier.py, adds sample scores to evaluations.
 """
@@ -52,7 +53,8 @@ def prior_config(args, stage1: ml_collections.ConfigDict) -> ml_collections.Conf
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg, prior="ar")
-  stage1 = config_lib.sibling_config(__file__, "tokenizer.py", args.test)
+  args = config_lib.parse_arg(arg, prior="ar", quantizer="ema")
+  stage1 = config_lib.sibling_module(__file__, "tokenizer.py").get_config(
+      f"quantizer={args.quantizer}" + (",test" if args.test else ""))
   stage1.workdir = ""  # a trained tokenizer.py
   return prior_config(args, stage1)

@@ -8,6 +8,7 @@ import pytest
 
 from regen_jax.domains.image.autoencoder import shift_and_scale
 from regen_jax.errors import UserError
+from regen_jax.export import exported
 from regen_jax.priors import flow
 from regen_jax.stages import base as stage_lib
 from regen_jax.stages import pairing
@@ -150,3 +151,15 @@ def test_sample_label_writes_a_grid_of_one_class(trained, tmp_path):
   cli("sample", FLOW, trained["flow"], "--label=4", f"--output={out}",
       f"--config.stage1.workdir={trained['autoencoder']}")
   assert out.exists()
+
+
+def test_exported_flow_sampler_reproduces_the_in_process_one(trained, tmp_path):
+  out = tmp_path / "export"
+  cli("export", FLOW, trained["flow"], f"--config.stage1.workdir={trained['autoencoder']}",
+      f"--output={out}")
+  labels, key = np.arange(100, dtype=np.int32) % 10, np.array([0, 3], np.uint32)
+  images = exported.load(str(out))(labels=labels, rng_key=key)["images"]
+  stage, params, _, _ = pairing.restore_workdir(str(trained["flow"]))
+  sample, tree = stage.export_fn(params)
+  expected = jax.jit(sample)(tree, {"label": labels}, key)
+  np.testing.assert_allclose(images, np.asarray(expected), rtol=0, atol=1e-5)

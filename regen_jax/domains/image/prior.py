@@ -60,7 +60,7 @@ class ClassConditionalImages:
       return None
     return ClassifierScorer(pairing.restore_linked(self.config.classifier, "classifier"))
 
-  def _class_samples(self, params, per_class: int, seed: int):
+  def class_samples(self, params, per_class: int, seed: int):
     labels = np.repeat(np.arange(self.num_classes), per_class)
     return self.sample_y(params, {"label": labels}, jax.random.key(seed)), labels
 
@@ -69,7 +69,7 @@ class ClassConditionalImages:
     their labels."""
     columns = self.config.sampling.grid_columns
     if label is None:
-      images, labels = self._class_samples(params, columns, seed)
+      images, labels = self.class_samples(params, columns, seed)
     else:
       labels = np.full(columns * columns, label)
       images = self.sample_y(params, {"label": labels}, jax.random.key(seed))
@@ -84,7 +84,7 @@ class ClassConditionalImages:
       return {}
     if not full:
       return {"sample_accuracy": self.scorer.accuracy(images, labels)}
-    images, labels = self._class_samples(params, self.config.eval_samples_per_class, seed + 1)
+    images, labels = self.class_samples(params, self.config.eval_samples_per_class, seed + 1)
     real = data.load(self.config.dataset, self.config.eval_split, self.config.data_dir)["image"]
     return self.scorer.scores(images, labels, real)
 
