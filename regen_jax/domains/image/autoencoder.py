@@ -17,7 +17,6 @@ import jax.numpy as jnp
 from regen_jax.abstractions.pixels import check_images
 from regen_jax.domains.image.data import ImageStage, to_float
 from regen_jax.domains.image.models import Decoder, Encoder
-from regen_jax.errors import UserError
 from regen_jax.evaluate.metrics import psnr_per_image
 from regen_jax.stages.abstraction import Abstraction, AbstractionStage, weights_fingerprint
 from regen_jax.stages.specs import LatentSpec
@@ -67,14 +66,9 @@ class KLAutoencoder(ImageStage, AbstractionStage):
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
     model, dtype = config.model, jnp.dtype(config.compute_dtype)
-    downsample = 2 ** (len(model.channels) - 1)
-    height, width, channels = self.image_shape
-    if height % downsample or width % downsample:
-      raise UserError(f"{len(model.channels) - 1} downsamplings (model.channels) do not divide "
-                      f"images of {height}x{width}")
-    self.grid = (height // downsample, width // downsample)
+    self.grid = self.downsampled_grid(model.channels)
     self.encoder = Encoder(tuple(model.channels), 2 * model.latent_channels, dtype)
-    self.decoder = Decoder(tuple(model.channels), channels, dtype)
+    self.decoder = Decoder(tuple(model.channels), self.image_shape[-1], dtype)
     self._reconstruct = jax.jit(lambda p, x: self.decode(p, self.posterior(p, x)[0]))
 
   # ---- the abstraction, given params

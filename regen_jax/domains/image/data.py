@@ -143,6 +143,15 @@ class ImageStage(Stage):
     return {"image": np.zeros((batch_size, *self.image_shape), np.uint8),
             "label": np.zeros((batch_size,), np.int64)}
 
+  def downsampled_grid(self, channels) -> tuple[int, int]:
+    """(h, w) after the stride-2 convolutions of an encoder with `channels` (one per extra
+    entry), or one error line when they do not divide the images."""
+    factor, (height, width) = 2 ** (len(channels) - 1), self.image_shape[:2]
+    if height % factor or width % factor:
+      raise UserError(f"{len(channels) - 1} downsamplings (model.channels) do not divide "
+                      f"images of {height}x{width}")
+    return height // factor, width // factor
+
   def sample_path(self, name: str, step: int) -> str:
     return self.output_path(f"{name}_{step:07d}.png")
 

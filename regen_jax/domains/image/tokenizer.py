@@ -142,16 +142,11 @@ class Tokenizer(ImageStage, AbstractionStage):
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
     model, dtype = config.model, jnp.dtype(config.compute_dtype)
-    downsample = 2 ** (len(model.channels) - 1)
-    height, width, channels = self.image_shape
-    if height % downsample or width % downsample:
-      raise UserError(f"{len(model.channels) - 1} downsamplings (model.channels) do not divide "
-                      f"images of {height}x{width}")
-    self.grid = (height // downsample, width // downsample)
+    self.grid = self.downsampled_grid(model.channels)
     self.quantizer = make_quantizer(config)
     self.progress_keys = ("recon_mse", "perplexity", *self.quantizer.progress_keys)
     self.encoder = Encoder(tuple(model.channels), model.code_dim, dtype)
-    self.decoder = Decoder(tuple(model.channels), channels, dtype)
+    self.decoder = Decoder(tuple(model.channels), self.image_shape[-1], dtype)
     self.discriminator = PatchDiscriminator(dtype=dtype) if config.adversarial.weight > 0 else None
     self._reconstruct = jax.jit(lambda p, s, x: self.decode(p, s, self.encode(p, s, x)))
 
