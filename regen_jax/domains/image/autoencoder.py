@@ -24,6 +24,11 @@ from regen_jax.stages.specs import LatentSpec
 _LOG_VARIANCE_RANGE = (-30.0, 20.0)  # latent diffusion's clip: exp() stays finite
 
 
+def kl_per_value(mean, log_variance):
+  """KL(N(mean, exp(log_variance)) || N(0, 1)) of each latent value."""
+  return 0.5 * (mean ** 2 + jnp.exp(log_variance) - 1 - log_variance)
+
+
 def shift_and_scale(stats) -> tuple[float, float]:
   """(mean, standard deviation) of the latents from their stored moments."""
   mean = float(stats["latent_mean"])
@@ -98,7 +103,7 @@ class KLAutoencoder(ImageStage, AbstractionStage):
     mean, log_variance = self.posterior(params, batch["image"])
     latents = mean + jnp.exp(0.5 * log_variance) * jax.random.normal(rng, mean.shape)
     recon_mse = jnp.mean((self.decode(params, latents) - images) ** 2)
-    kl = jnp.mean(0.5 * (mean ** 2 + jnp.exp(log_variance) - 1 - log_variance))
+    kl = jnp.mean(kl_per_value(mean, log_variance))
     decay, observed = self.config.kl.stats_decay, jax.lax.stop_gradient(mean)
     stats = {"latent_mean": decay * stats["latent_mean"] + (1 - decay) * jnp.mean(observed),
              "latent_mean_square": (decay * stats["latent_mean_square"]
@@ -112,7 +117,7 @@ class KLAutoencoder(ImageStage, AbstractionStage):
     images, mask = to_float(batch["image"]), batch["mask"]
     mean, log_variance = self.posterior(params, batch["image"])
     recon = jnp.clip(self.decode(params, mean), 0, 1)
-    kl = jnp.mean(0.5 * (mean ** 2 + jnp.exp(log_variance) - 1 - log_variance), axis=(1, 2, 3))
+    kl = jnp.mean(kl_per_value(mean, log_variance), axis=(1, 2, 3))
     return {"count": mask.sum(), "psnr": jnp.sum(mask * psnr_per_image(recon, images)),
             "mse": jnp.sum(mask * jnp.mean((recon - images) ** 2, axis=(1, 2, 3))),
             "kl": jnp.sum(mask * kl)}
