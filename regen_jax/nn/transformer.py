@@ -100,6 +100,8 @@ class TokenTransformer(nn.Module):
   `width`; it shares this module's scope, so its layers are this model's own parameters.
   `decode=True` runs one position per call against a KV cache (AR sampling): the first
   `condition.length` calls consume the prefix, every later call one position.
+  `features_only=True` returns the final features (B, prefix + L, width) instead of logits, for
+  a separate head (`SubTokenDecoder`).
   """
   vocab_size: int
   tokens_per_position: int
@@ -112,6 +114,7 @@ class TokenTransformer(nn.Module):
   mlp_ratio: int = 4
   dtype: jnp.dtype = jnp.float32
   decode: bool = False
+  features_only: bool = False
 
   def setup(self):
     nn.share_scope(self, self.condition)
@@ -147,5 +150,44 @@ class TokenTransformer(nn.Module):
     for _ in range(self.depth):
       x = Block(self.num_heads, self.causal, max_length, self.mlp_ratio, self.dtype, self.decode)(x)
     x = nn.LayerNorm(dtype=self.dtype)(x)
+    if self.features_only:
+      return x
     logits = nn.Dense(self.tokens_per_position * self.vocab_size, dtype=jnp.float32, name="head")(x)
     return logits.reshape(*x.shape[:2], self.tokens_per_position, self.vocab_size)
+
+
+class SubTokenDecoder(nn.Module):
+  """An autoregressive head over the `tokens_per_position` tokens of one position (a patch's
+  pixels, in raster order) given the trunk's features there: the depth transformer of
+  RQ-Transformer (Lee et al., 2022). With it a position's tokens are no longer independent given
+  the rest of the grid.
+
+  `context` (M, trunk width); `previous` (M, L): the token before each one predicted
+  (`vocab_size` = [START], then the position's tokens 0..L-2 when teacher-forced). Returns logits
+  (M, L, vocab_size). `decode=True` takes one token per call against a KV cache.
+  """
+  vocab_size: int
+  tokens_per_position: int
+  width: int
+  depth: int
+  num_heads: int
+  dtype: jnp.dtype = jnp.float32
+  decode: bool = False
+
+  @nn.compact
+  def __call__(self, context, previous):
+    x = nn.Embed(self.vocab_size + 1, self.width, name="token_embed")(previous)
+    x = x + nn.Dense(self.width, dtype=self.dtype, name="context")(context)[:, None]
+    position_embed = self.param("position_embed", nn.initializers.normal(0.02),
+                                (self.tokens_per_position, self.width))
+    if self.decode:
+      index = self.variable("cache", "position", lambda: jnp.zeros((), jnp.int32))
+      x = x + jax.lax.dynamic_slice_in_dim(position_embed, index.value, 1)[None]
+      index.value = index.value + 1
+    else:
+      x = x + position_embed[None, :x.shape[1]]
+    x = x.astype(self.dtype)
+    for _ in range(self.depth):
+      x = Block(self.num_heads, True, self.tokens_per_position, 4, self.dtype, self.decode)(x)
+    x = nn.LayerNorm(dtype=self.dtype)(x)
+    return nn.Dense(self.vocab_size, dtype=jnp.float32, name="head")(x)

@@ -10,6 +10,11 @@ and sampled as one of two families (`config.prior`):
              schedule, one `lax.fori_loop`.
 With a learned stage 1 (e.g. a VQ tokenizer) this is the regen prior; with a rule (pixel
 patches) the direct X -> Y baseline: same model, sampler and budget.
+A position's `tokens_per_position` tokens (a patch's pixels) come from one linear head, each
+independent of the others given the grid, or, with `config.model.sub_token_head`, from a small
+autoregressive transformer inside the position (`nn.transformer.SubTokenDecoder`): trained
+teacher-forced, sampled token by token against its own KV cache wherever the trunk samples a
+position.
 
 A domain subclasses `TokenPrior` with its condition encoder and examples
 (`priors.conditional.ConditionalPrior`).
@@ -23,7 +28,7 @@ import numpy as np
 import optax
 
 from regen_jax.errors import UserError
-from regen_jax.nn.transformer import TokenTransformer
+from regen_jax.nn.transformer import SubTokenDecoder, TokenTransformer
 from regen_jax.priors.conditional import ConditionalPrior
 from regen_jax.stages.specs import TokenSpec
 
@@ -43,7 +48,16 @@ class TokenPrior(ConditionalPrior):
         vocab_size=self.spec.vocab_size, tokens_per_position=self.spec.tokens_per_position,
         num_positions=self.spec.num_positions, condition=self.condition, width=model.width,
         depth=model.depth, num_heads=model.num_heads, causal=config.prior == "ar",
-        mlp_ratio=model.mlp_ratio, dtype=jnp.dtype(config.compute_dtype))
+        mlp_ratio=model.mlp_ratio, dtype=jnp.dtype(config.compute_dtype),
+        features_only="sub_token_head" in model)
+    # Absent from the configs of priors with one linear head (and of those trained before it).
+    self.head = None
+    if "sub_token_head" in model:
+      head = model.sub_token_head
+      self.head = SubTokenDecoder(
+          vocab_size=self.spec.vocab_size, tokens_per_position=self.spec.tokens_per_position,
+          width=head.width, depth=head.depth, num_heads=head.num_heads,
+          dtype=jnp.dtype(config.compute_dtype))
 
   def batch_arrays(self, encoded):
     tokens = encoded.reshape(len(encoded), self.spec.num_positions, -1)
@@ -55,7 +69,61 @@ class TokenPrior(ConditionalPrior):
 
   # ---- training
   def init(self, rng, batch):
-    return self.model.init(rng, batch["tokens"], self._condition(batch))["params"], {}
+    trunk_rng, head_rng = jax.random.split(rng)
+    trunk = self.model.init(trunk_rng, batch["tokens"], self._condition(batch))["params"]
+    if self.head is None:
+      return trunk, {}
+    features = self.model.apply({"params": trunk}, batch["tokens"], self._condition(batch))
+    context, previous = self._teacher_forcing(features[:, -1:], batch["tokens"][:, -1:])
+    return {"trunk": trunk,
+            "sub_token_head": self.head.init(head_rng, context, previous)["params"]}, {}
+
+  def _trunk_params(self, params):
+    return params if self.head is None else params["trunk"]
+
+  def _trunk(self, params, tokens, condition):
+    """Logits (B, S, tokens_per_position, vocab) with one linear head; else features (B, S, W)."""
+    return self.model.apply({"params": self._trunk_params(params)}, tokens, condition)
+
+  def _teacher_forcing(self, features, tokens):
+    """(context (B·N, W), previous tokens (B·N, T): [START], then each position's tokens but
+    its last) for the sub-token head."""
+    tokens = tokens.reshape(-1, self.spec.tokens_per_position)
+    start = jnp.full((len(tokens), 1), self.spec.vocab_size, tokens.dtype)
+    return (features.reshape(len(tokens), -1),
+            jnp.concatenate([start, tokens[:, :-1]], axis=1))
+
+  def _logits(self, params, trunk_out, tokens):
+    """Logits (B, N, T, vocab) of `tokens` (B, N, T) from the trunk's output at N positions."""
+    if self.head is None:
+      return trunk_out
+    context, previous = self._teacher_forcing(trunk_out, tokens)
+    logits = self.head.apply({"params": params["sub_token_head"]}, context, previous)
+    return logits.reshape(*tokens.shape, self.spec.vocab_size)
+
+  def _sample_tokens(self, params, trunk_out, rng, temperature):
+    """(tokens (B, N, T), their log-probabilities (B, N, T)) sampled from the trunk's output at
+    N positions; with the sub-token head, token by token inside each position."""
+    if self.head is None:
+      sampled = jax.random.categorical(rng, trunk_out / temperature)
+      return sampled, _log_prob(trunk_out, sampled)
+    batch, positions, width = trunk_out.shape
+    context = trunk_out.reshape(batch * positions, width)
+    decoder = self.head.clone(decode=True)
+    start = jnp.full((len(context), 1), self.spec.vocab_size, jnp.int32)
+    shapes = jax.eval_shape(lambda: decoder.init(rng, context, start))["cache"]
+
+    def step(carry, step_rng):
+      cache_state, previous = carry
+      logits, updated = decoder.apply({"params": params["sub_token_head"], "cache": cache_state},
+                                      context, previous, mutable=["cache"])
+      token = jax.random.categorical(step_rng, logits[:, -1] / temperature)
+      return (updated["cache"], token[:, None]), (token, _log_prob(logits[:, -1], token))
+
+    cache_state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    _, (tokens, log_probs) = jax.lax.scan(
+        step, (cache_state, start), jax.random.split(rng, self.spec.tokens_per_position))
+    return (tokens.T.reshape(batch, positions, -1), log_probs.T.reshape(batch, positions, -1))
 
   def _token_nll(self, params, batch, rng):
     """(per-position NLL (B, N) summed over a position's tokens, weights (B, N) of scored
@@ -63,13 +131,14 @@ class TokenPrior(ConditionalPrior):
     tokens, condition = batch["tokens"], self._condition(batch)
     prefix = self.model.condition.length
     if self.config.prior == "ar":
-      logits = self.model.apply({"params": params}, tokens[:, :-1], condition)[:, prefix - 1:]
+      out = self._trunk(params, tokens[:, :-1], condition)[:, prefix - 1:]
       weights = jnp.ones(tokens.shape[:2])
     else:
       masked = random_mask(rng, tokens.shape[0], self.spec.num_positions)
       inputs = jnp.where(masked[..., None], self.spec.vocab_size, tokens)
-      logits = self.model.apply({"params": params}, inputs, condition)[:, prefix:]
+      out = self._trunk(params, inputs, condition)[:, prefix:]
       weights = masked.astype(jnp.float32)
+    logits = self._logits(params, out, tokens)
     nll = optax.softmax_cross_entropy_with_integer_labels(logits, tokens).sum(-1)
     return nll, weights
 
@@ -98,14 +167,14 @@ class TokenPrior(ConditionalPrior):
 
   def _sample_ar(self, params, condition, rng):
     """One position per step against a KV cache."""
-    decoder = self.model.clone(decode=True)
+    decoder, trunk = self.model.clone(decode=True), self._trunk_params(params)
     batch = len(next(iter(condition.values())))
     first = jnp.zeros((batch, 1, self.spec.tokens_per_position), jnp.int32)
     shapes = jax.eval_shape(lambda: decoder.init(rng, first, condition))["cache"]
     cache_state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
     def consume(cache_state):
-      return decoder.apply({"params": params, "cache": cache_state}, first, condition,
+      return decoder.apply({"params": trunk, "cache": cache_state}, first, condition,
                            mutable=["cache"])[1]["cache"]
 
     if self.model.condition.length > 1:  # the prefix before its last vector
@@ -115,10 +184,11 @@ class TokenPrior(ConditionalPrior):
     def step(carry, _):
       cache_state, previous, rng = carry
       rng, sample_rng = jax.random.split(rng)
-      logits, updated = decoder.apply({"params": params, "cache": cache_state}, previous,
-                                      condition, mutable=["cache"])
-      token = jax.random.categorical(sample_rng, logits[:, -1] / self.config.sampling.temperature)
-      return (updated["cache"], token[:, None], rng), token
+      out, updated = decoder.apply({"params": trunk, "cache": cache_state}, previous,
+                                   condition, mutable=["cache"])
+      token = self._sample_tokens(params, out[:, -1:], sample_rng,
+                                  self.config.sampling.temperature)[0]
+      return (updated["cache"], token, rng), token[:, 0]
 
     _, tokens = jax.lax.scan(step, (cache_state, first, rng), None,
                              length=self.spec.num_positions)
@@ -135,10 +205,9 @@ class TokenPrior(ConditionalPrior):
     def step(t, carry):
       tokens, unknown, rng = carry
       rng, sample_rng, noise_rng = jax.random.split(rng, 3)
-      logits = self.model.apply({"params": params}, tokens, condition)[:, prefix:]
-      sampled = jax.random.categorical(sample_rng, logits / cfg.temperature)
-      log_probs = jnp.take_along_axis(jax.nn.log_softmax(logits), sampled[..., None], -1)
-      confidence = jnp.where(unknown, log_probs[..., 0].sum(-1), jnp.inf)
+      out = self._trunk(params, tokens, condition)[:, prefix:]
+      sampled, log_probs = self._sample_tokens(params, out, sample_rng, cfg.temperature)
+      confidence = jnp.where(unknown, log_probs.sum(-1), jnp.inf)
       sampled = jnp.where(unknown[..., None], sampled, tokens)
       confidence = confidence + choice_temperatures[t] * jax.random.gumbel(noise_rng,
                                                                            confidence.shape)
@@ -158,6 +227,11 @@ def maskgit_schedule(positions: int, steps: int, choice_temperature: float):
   counts = [math.floor(positions * math.cos(math.pi / 2 * p)) for p in progress]
   return (jnp.asarray(counts, jnp.int32),
           jnp.asarray([choice_temperature * (1 - p) for p in progress], jnp.float32))
+
+
+def _log_prob(logits, tokens):
+  """log softmax(logits) at `tokens` (logits with one more, last axis)."""
+  return jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], -1)[..., 0]
 
 
 def _ranks(values):

@@ -3,13 +3,16 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
+from regen_jax.errors import UserError
 from regen_jax.stages import base as stage_lib
 from tests.helpers import config
 
 
-@pytest.fixture(scope="module", params=["ar", "maskgit"])
+# Both families with the autoregressive head inside each patch; MaskGIT with one linear head too.
+@pytest.fixture(scope="module", params=["ar", "maskgit", "maskgit,head=independent"])
 def direct_prior(request, data_dir):
   stage = stage_lib.build(config(f"image/direct.py:prior={request.param},test"))
   params, _ = stage.init(jax.random.key(0), stage.example_batch(4))
@@ -53,3 +56,58 @@ def test_maskgit_decoding_is_one_loop_whatever_its_steps(data_dir):
                                                 jax.random.key(0))
     sizes.append(len(jaxpr.eqns))
   assert sizes[0] == sizes[1]
+
+
+@pytest.fixture(scope="module")
+def patch_head_prior(data_dir):
+  stage = stage_lib.build(config("image/direct.py:prior=maskgit,test"))
+  params, _ = stage.init(jax.random.key(0), stage.example_batch(2))
+  features = jax.random.normal(jax.random.key(1), (2, 3, stage.config.model.width))
+  return stage, params, features
+
+
+def test_patch_head_sees_only_the_pixels_before_each_one(patch_head_prior):
+  stage, params, features = patch_head_prior
+  tokens = jax.random.randint(jax.random.key(2), (2, 3, 16), 0, 16)
+  logits = stage._logits(params, features, tokens)
+  changed = tokens.at[:, :, 9:].set((tokens[:, :, 9:] + 1) % 16)
+  after = stage._logits(params, features, changed)
+  np.testing.assert_allclose(after[:, :, :10], logits[:, :, :10], atol=1e-5)
+  assert not np.allclose(after[:, :, 10:], logits[:, :, 10:], atol=1e-3)
+
+
+def test_patch_head_sampling_scores_its_tokens_as_teacher_forcing_does(patch_head_prior):
+  """The KV-cached sampler and the teacher-forced head are one model: the log-probabilities the
+  sampler reports are those of its tokens under teacher forcing."""
+  stage, params, features = patch_head_prior
+  tokens, log_probs = jax.jit(stage._sample_tokens, static_argnums=3)(
+      params, features, jax.random.key(3), 1.0)
+  assert tokens.shape == (2, 3, 16) and int(tokens.min()) >= 0 and int(tokens.max()) < 16
+  forced = jax.nn.log_softmax(stage._logits(params, features, tokens))
+  np.testing.assert_allclose(log_probs, jnp.take_along_axis(forced, tokens[..., None], -1)[..., 0],
+                             atol=1e-4)
+
+
+def test_unknown_patch_head_is_one_error_line():
+  with pytest.raises(UserError, match="head must be one of autoregressive, independent"):
+    config("image/direct.py:head=pixelcnn")
+
+
+def test_patch_head_prior_loss_falls_on_real_pixels(patch_head_prior):
+  stage = patch_head_prior[0]
+  batch = {k: v[:32] for k, v in stage.train_arrays.items()}
+  params, model_state = stage.init(jax.random.key(0), batch)
+  tx = optax.adam(3e-3)
+
+  @jax.jit
+  def step(params, opt_state, rng):
+    (loss, _), grads = jax.value_and_grad(stage.loss, has_aux=True)(
+        params, model_state, batch, rng, jnp.int32(0))
+    updates, opt_state = tx.update(grads, opt_state)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+  opt_state, losses = tx.init(params), []
+  for i in range(40):
+    params, opt_state, loss = step(params, opt_state, jax.random.key(i))
+    losses.append(float(loss))
+  assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
