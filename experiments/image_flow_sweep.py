@@ -32,11 +32,12 @@ PRIORS = {"regen (KL latents)": ("flow", "autoencoder"), "direct (pixels)": ("pi
 _TIMED_STEPS = 20
 
 
-def prior_config(runs: str, name: str, stage1: str | None):
-  config = workdir_lib.require_saved_config(os.path.join(runs, name), name)
+def prior_config(workdir: str, stage1: str | None, classifier: str):
+  """A trained prior's saved config, linked to the stage 1 and classifier workdirs given."""
+  config = workdir_lib.require_saved_config(workdir, os.path.basename(workdir))
   if stage1:
-    config.stage1.workdir = os.path.join(runs, stage1)
-  config.classifier.workdir = os.path.join(runs, "classifier")
+    config.stage1.workdir = stage1
+  config.classifier.workdir = classifier
   return config
 
 
@@ -80,8 +81,9 @@ def main(argv=None):
   args = parser.parse_args(argv)
   rows, parameters, step_seconds = [], {}, {}
   for system, (name, stage1) in PRIORS.items():
-    config = prior_config(args.runs, name, stage1)
     workdir = os.path.join(args.runs, name)
+    config = prior_config(workdir, stage1 and os.path.join(args.runs, stage1),
+                          os.path.join(args.runs, "classifier"))
     real = data.load(config.dataset, "test", config.data_dir)["image"]
     parameters[system], seconds = parameters_and_step_seconds(config, workdir)
     step_seconds[system] = round(seconds, 4)

@@ -6,8 +6,8 @@
 For one registered domain (`regen_jax.domains.all_domains()`, each domain's `Comparison`), for
 each seed and budget: trains the direct baseline, stage 1 (trained on Y alone) and the regen
 stage X -> Y' with the CLI, evaluates both systems on held-out data with the domain's metric,
-and writes DIR/results.json, DIR/results.md (mean ± std over seeds) and
-DIR/quality_vs_budget.png. Prints the summary as JSON. Workdirs link by name: a config's nested
+and writes DIR/DOMAIN.json, DIR/DOMAIN.md (mean ± std over seeds) and
+DIR/DOMAIN_quality_vs_budget.png. Prints the summary as JSON. Workdirs link by name: a config's nested
 `stage1` (or a reference's name, e.g. `classifier`) gets `--config.<name>.workdir`.
 
 Budget = training FLOPs: XLA's HLO cost analysis of each stage's train step (forward, backward,
@@ -16,16 +16,21 @@ direct baseline f x its config's steps; that run's FLOPs are the budget B. Stage
 f x its config's steps (cost C1). The regen stage X -> Y' then gets
   - "stage 1 amortised": B (stage 1 is trained once on Y alone and reused, so it is not charged);
   - "stage 1 charged":   B - C1 (skipped, and reported so, when C1 >= B).
-Evaluation helpers (the image classifier) are trained once and charged to neither side.
+A comparison's further baselines (e.g. the discrete image routes' pixel twin) each train for
+B / (their FLOPs per step) steps. Evaluation helpers (the image classifier) are trained once
+and charged to neither side.
 `--test` uses every config's tiny `:test` variant, one seed (`make test` runs it for image,
 `make test-slow` for tts and asr).
-Workdirs that already hold their evaluation are reused, so an interrupted run continues.
+Workdirs that already hold their evaluation are reused, so an interrupted run continues. Each run's
+directory is named by its config (`run_name`): comparisons that share a baseline, e.g. the image
+routes against pixel flow, train it once when given the same `--out`.
 """
 
 import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -50,6 +55,11 @@ def load_config(spec: StageConfig, test: bool, overrides: dict):
   config = config_lib.load(os.path.join(ROOT, "configs", path), arg)
   config.update_from_flattened_dict(overrides)
   return config
+
+
+def run_name(spec: StageConfig) -> str:
+  """A run's directory: its config, e.g. "image/prior.py:prior=maskgit" -> image_prior_prior=maskgit."""
+  return re.sub(r"[^A-Za-z0-9=]+", "_", spec.config.replace(".py", ""))
 
 
 def run_cli(command: str, spec, test: bool, workdir: str, overrides: dict):
@@ -113,7 +123,7 @@ class Harness:
   def run(self, seed: int, fraction: float, workdirs: dict) -> list[dict]:
     """The three systems at one seed and budget fraction: result rows."""
     domain, base = self.domain, os.path.join(self.out, f"seed{seed}", f"budget{fraction:g}")
-    workdirs = dict(workdirs, stage1=os.path.join(base, "stage1"))
+    workdirs = dict(workdirs, stage1=os.path.join(base, run_name(domain.stage1)))
     rows = []
 
     def record(system, spec, name, steps, spent, metric_key, stage1_flops=0.0):
@@ -130,7 +140,8 @@ class Harness:
     direct_steps = max(1, round(fraction * self.default_steps(domain.direct)))
     budget = self.flops(domain.direct, self._overrides(domain.direct, workdirs, seed,
                                                        direct_steps))["total"]
-    record("direct", domain.direct, "direct", direct_steps, budget, domain.metric[1])
+    record("direct", domain.direct, run_name(domain.direct), direct_steps, budget,
+           domain.metric[1])
 
     stage1_steps = max(1, round(fraction * self.default_steps(domain.stage1)))
     stage1_overrides = self._overrides(domain.stage1, workdirs, seed, stage1_steps)
@@ -138,8 +149,9 @@ class Harness:
     self.train(domain.stage1, workdirs["stage1"], stage1_overrides)
 
     per_step = self.flops(domain.regen, self._overrides(domain.regen, workdirs, seed))["per_step"]
-    for system, name, allowed in ((SYSTEMS[0], "regen_amortised", budget),
-                                  (SYSTEMS[1], "regen_charged", budget - stage1_flops)):
+    regen = run_name(domain.regen)
+    for system, name, allowed in ((SYSTEMS[0], f"{regen}_amortised", budget),
+                                  (SYSTEMS[1], f"{regen}_charged", budget - stage1_flops)):
       steps = int(allowed // per_step)
       if steps < 1:
         rows.append({"system": system, "seed": seed, "budget_fraction": fraction,
@@ -147,6 +159,11 @@ class Harness:
                      "skipped": "stage 1 alone costs the whole budget"})
         continue
       record(system, domain.regen, name, steps, steps * per_step, domain.metric[0], stage1_flops)
+
+    for system, spec in domain.baselines:
+      per_step = self.flops(spec, self._overrides(spec, workdirs, seed))["per_step"]
+      steps = max(1, int(budget // per_step))
+      record(system, spec, run_name(spec), steps, steps * per_step, domain.metric[1])
     return rows
 
 
@@ -161,11 +178,15 @@ def first_wall_seconds(workdir: str, seconds: float) -> float:
     return json.load(f)
 
 
-def summarize(rows: list[dict]) -> list[dict]:
+def systems(domain: Comparison) -> tuple[str, ...]:
+  return SYSTEMS + tuple(name for name, _ in domain.baselines)
+
+
+def summarize(rows: list[dict], domain: Comparison) -> list[dict]:
   """Mean ± sample standard deviation over seeds of each system at each budget fraction."""
   table = []
   for fraction in sorted({r["budget_fraction"] for r in rows}):
-    for system in SYSTEMS:
+    for system in systems(domain):
       values = [r["metric"] for r in rows if r["budget_fraction"] == fraction
                 and r["system"] == system and r["metric"] is not None]
       budgets = [r["budget_flops"] for r in rows if r["budget_fraction"] == fraction]
@@ -181,13 +202,13 @@ def write_markdown(path: str, domain: Comparison, table: list[dict], command: st
   arrow = "↓" if domain.lower_is_better else "↑"
   lines = [f"{domain.metric_name} {arrow}, mean ± sample std over n seeds.", "",
            f"`{command}` on {device}", "",
-           "| budget (× config steps) | training PFLOPs | " + " | ".join(SYSTEMS) + " |",
-           "|---|---|" + "---|" * len(SYSTEMS)]
+           "| budget (× config steps) | training PFLOPs | " + " | ".join(systems(domain)) + " |",
+           "|---|---|" + "---|" * len(systems(domain))]
   for fraction in sorted({r["budget_fraction"] for r in table}):
     cells = {r["system"]: r for r in table if r["budget_fraction"] == fraction}
-    flops = cells[SYSTEMS[-1]]["budget_flops"] / 1e15
+    flops = cells["direct"]["budget_flops"] / 1e15
     lines.append(f"| {fraction:g} | {flops:.3g} | "
-                 + " | ".join(_cell(cells[system]) for system in SYSTEMS) + " |")
+                 + " | ".join(_cell(cells[system]) for system in systems(domain)) + " |")
   with open(path, "w") as f:
     f.write("\n".join(lines) + "\n")
 
@@ -204,7 +225,7 @@ def plot(path: str, domain: Comparison, table: list[dict]):
   matplotlib.use("Agg")  # no display
   import matplotlib.pyplot as plt
   figure, axis = plt.subplots(figsize=(6, 4))
-  for system in SYSTEMS:
+  for system in systems(domain):
     points = [r for r in table if r["system"] == system and r["mean"] is not None]
     axis.errorbar([r["budget_flops"] for r in points], [r["mean"] for r in points],
                   yerr=[r["std"] or 0.0 for r in points], marker="o", capsize=3, label=system)
@@ -236,18 +257,19 @@ def main(argv=None):
   for seed in range(args.seeds):
     for fraction in (float(b) for b in args.budgets.split(",")):
       rows += harness.run(seed, fraction, references)
-      print(json.dumps(rows[-3:]), flush=True)
-  table = summarize(rows)
+      print(json.dumps(rows[-len(systems(domain)):]), flush=True)
+  table = summarize(rows, domain)
   command = "python experiments/regen_vs_direct.py " + " ".join(sys.argv[1:] if argv is None
                                                                  else argv)
   device = f"{jax.devices()[0].device_kind} ({platform.machine()}, {os.cpu_count()} cores)"
   summary = {"command": command, "device": device, "jax": jax.__version__,
              "domain": args.domain, "metric": domain.metric_name,
              "lower_is_better": domain.lower_is_better, "table": table, "runs": rows}
-  with open(os.path.join(out, "results.json"), "w") as f:
+  prefix = os.path.join(out, args.domain)
+  with open(prefix + ".json", "w") as f:
     json.dump(summary, f, indent=2)
-  write_markdown(os.path.join(out, "results.md"), domain, table, command, device)
-  plot(os.path.join(out, "quality_vs_budget.png"), domain, table)
+  write_markdown(prefix + ".md", domain, table, command, device)
+  plot(prefix + "_quality_vs_budget.png", domain, table)
   print(json.dumps({k: summary[k] for k in ("command", "device", "jax", "domain", "table")},
                    indent=2))
 

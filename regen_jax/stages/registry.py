@@ -39,6 +39,9 @@ class Comparison:
   lower_is_better: bool = True
   eval_split: str = "test"
   references: tuple[tuple[str, StageConfig], ...] = ()
+  # Further X -> Y methods, (name, config), each trained to `direct`'s budget and scored with
+  # its metric key.
+  baselines: tuple[tuple[str, StageConfig], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

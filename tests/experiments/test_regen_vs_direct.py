@@ -13,7 +13,7 @@ from tests.helpers import ROOT, marking_slow
 
 # One domain in the default run; the others train more stages (minutes each): `make test-slow`.
 @pytest.mark.parametrize("domain", marking_slow(sorted(domains.all_domains()),
-                                                slow={"asr", "image_vq", "tts"}))
+                                                slow={"asr", "image_fsq", "image_vq", "tts"}))
 def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp_path,
                                                                      speech_data_dir):
   result = subprocess.run(
@@ -21,11 +21,16 @@ def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp
        domain, "--test", "--seeds", "1", "--out", str(tmp_path)],
       cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
-  summary = json.loads((tmp_path / "results.json").read_text())
+  summary = json.loads((tmp_path / f"{domain}.json").read_text())
   runs = {row["system"]: row for row in summary["runs"]}
-  assert set(runs) == {"direct", "regen (stage 1 amortised)", "regen (stage 1 charged)"}
+  baselines = [name for name, _ in domains.all_domains()[domain].comparison.baselines]
+  assert set(runs) == {"direct", "regen (stage 1 amortised)", "regen (stage 1 charged)",
+                       *baselines}
   budget = runs["direct"]["budget_flops"]
   assert budget > 0 and runs["direct"]["stage_flops"] == budget
+  for name in baselines:  # trained to the same budget, to within one of its steps
+    per_step = runs[name]["stage_flops"] / runs[name]["steps"]
+    assert budget - per_step < runs[name]["stage_flops"] <= budget
   amortised, charged = runs["regen (stage 1 amortised)"], runs["regen (stage 1 charged)"]
   # Equal budgets: the regen stage spends what is left, to within one of its steps.
   per_step = amortised["stage_flops"] / amortised["steps"]
@@ -38,5 +43,5 @@ def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp
   # One seed: the table's mean is that seed's score, with no spread to report.
   table = {row["system"]: row for row in summary["table"]}
   assert table["direct"]["mean"] == runs["direct"]["metric"] and table["direct"]["std"] is None
-  assert f"{runs['direct']['metric']:.3f} (n=1)" in (tmp_path / "results.md").read_text()
-  assert (tmp_path / "quality_vs_budget.png").stat().st_size > 0
+  assert f"{runs['direct']['metric']:.3f} (n=1)" in (tmp_path / f"{domain}.md").read_text()
+  assert (tmp_path / f"{domain}_quality_vs_budget.png").stat().st_size > 0
