@@ -1,7 +1,8 @@
 # make demo (= make demo-image): venv + install + the image domain end to end on offline
 #   Fashion-MNIST (2 CPU cores): class -> KL latents -> image by flow, beside class -> pixels
 #   by the same flow
-# make demo-image-vq: then the discrete route, class -> VQ codes -> image (MaskGIT)
+# make demo-image-vq: then the discrete route, class -> VQ codes -> image (MaskGIT), beside
+#   its pixel twin (the same MaskGIT over pixel patches, an autoregressive head in each)
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make test: the test suite (what CI runs)
@@ -22,6 +23,8 @@ CLASSIFIER := --config configs/image/classifier.py --workdir $(RUNS)/classifier
 TOKENIZER := --config configs/image/tokenizer.py --workdir $(RUNS)/tokenizer
 PRIOR := --config configs/image/prior.py:prior=maskgit --workdir $(RUNS)/prior \
   --config.stage1.workdir=$(RUNS)/tokenizer --config.classifier.workdir=$(RUNS)/classifier
+PIXEL_TWIN := --config configs/image/direct.py:prior=maskgit --workdir $(RUNS)/pixel_twin \
+  --config.classifier.workdir=$(RUNS)/classifier
 AUTOENCODER := --config configs/image/autoencoder.py --workdir $(RUNS)/autoencoder
 FLOW := --config configs/image/flow.py --workdir $(RUNS)/flow \
   --config.stage1.workdir=$(RUNS)/autoencoder --config.classifier.workdir=$(RUNS)/classifier
@@ -79,9 +82,12 @@ demo-image-vq: venv $(FASHION_MNIST)
 	test -f $(RUNS)/pixel_flow/eval_test.json || $(RUN) evaluate $(PIXEL_FLOW) --config.eval_split=test
 	$(RUN) train $(TOKENIZER)
 	$(RUN) train $(PRIOR)
+	$(RUN) train $(PIXEL_TWIN)
 	$(RUN) evaluate $(TOKENIZER) --config.eval_split=test
 	$(RUN) evaluate $(PRIOR) --config.eval_split=test
+	$(RUN) evaluate $(PIXEL_TWIN) --config.eval_split=test
 	$(RUN) sample $(PRIOR) --output $(RUNS)/vq_samples.png
+	$(RUN) sample $(PIXEL_TWIN) --output $(RUNS)/pixel_twin_samples.png
 	$(BIN)/python experiments/image_demo_summary.py $(RUNS)
 
 demo-image: demo

@@ -4,8 +4,8 @@ direct baseline (X -> Y).
   python experiments/image_demo_summary.py runs/demo
 reads DIR/<stage>/eval_test.json (written by `python -m regen_jax evaluate`) of the classifier and
 the direct baseline (pixel_flow), and of each route whose runs are there: `make demo`'s
-(autoencoder, flow) and `make demo-image-vq`'s (tokenizer, prior); prints JSON and writes
-DIR/summary.json.
+(autoencoder, flow) and `make demo-image-vq`'s (tokenizer, prior, and the discrete route's
+pixel twin, pixel_twin); prints JSON and writes DIR/summary.json.
 """
 
 import json
@@ -28,7 +28,7 @@ def evaluations(runs: str, names) -> dict:
 
 def main(runs: str):
   stages = evaluations(runs, ("classifier", "pixel_flow"))
-  routes = {"flow": ("autoencoder", "flow"), "vq": ("tokenizer", "prior")}
+  routes = {"flow": ("autoencoder", "flow"), "vq": ("tokenizer", "prior", "pixel_twin")}
   present = [route for route, names in routes.items()
              if all(os.path.exists(os.path.join(runs, name, "eval_test.json")) for name in names)]
   for route in present:
@@ -50,6 +50,8 @@ def main(runs: str):
   if "vq" in present:
     summary["tokenizer"] = pick("tokenizer", ("psnr", "codebook_usage", "perplexity"))
     summary["regen_class_to_vq_codes_to_image"] = pick("prior", (*SAMPLE_SCORES, "nll_per_token"))
+    summary["direct_class_to_pixel_patches_by_maskgit"] = pick(
+        "pixel_twin", (*SAMPLE_SCORES, "nll_per_token"))
   with open(os.path.join(runs, "summary.json"), "w") as f:
     json.dump(summary, f, indent=2)
   print(json.dumps(summary, indent=2))
