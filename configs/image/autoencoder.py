@@ -3,8 +3,9 @@
 
   python -m regen_jax train --config configs/image/autoencoder.py --workdir runs/image/autoencoder
 Arguments: test (tiny: seconds on a CPU); paper: latent diffusion's KL-f8 size for 256x256 RGB
-(128-256-512-512 channels, 32x32x4 latents) on a TFDS dataset of fixed-size 256x256 images
-(--config.dataset=...; the reader takes fixed-size images, it does not crop or resize).
+(128-256-512-512 channels, 32x32x4 latents) on TFDS imagenet2012 (or --config.dataset=imagenette
+…), its images of any size streamed by 8 worker processes, resized (shorter side 256) and
+randomly cropped to 256x256 (`config.input`).
 """
 
 import ml_collections
@@ -34,7 +35,9 @@ def get_config(arg=None):
     config.update_from_flattened_dict({
         "dataset": "imagenet2012", "batch_size": 64, "num_steps": 200_000,
         "optimizer.learning_rate": 4.5e-6 * 64, "model.channels": (128, 256, 512, 512),
-        "compute_dtype": "bfloat16"})
+        "compute_dtype": "bfloat16", "num_eval_examples": 2000})
+    # ImageNet's images come in many sizes: streamed, resized and cropped (data.ImageStage).
+    config.input = ml_collections.ConfigDict({"image_size": 256, "workers": 8})
   if args.test:
     config.update_from_flattened_dict({
         **config_lib.TINY_LOOP, "dataset": "regen_fashion_mnist/tiny",

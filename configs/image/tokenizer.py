@@ -4,8 +4,8 @@
 Arguments: quantizer=fsq (finite scalar quantization onto `vq.fsq_levels`, 8x5x5x5 = 1000 codes
 and model.code_dim 4, instead of the EMA codebook; `quantizer=ema` is the default), test (tiny:
 seconds on a CPU; FSQ levels 5x3x3), paper: a VQGAN-f16-like size for 256x256 RGB (128-128-256-
-256-512 channels, 16x16 codes of 1024, 256-d, with the patch GAN) on a TFDS dataset of fixed-size
-256x256 images (--config.dataset=...).
+256-512 channels, 16x16 codes of 1024, 256-d, with the patch GAN) on TFDS imagenet2012, streamed
+and cropped to 256x256 as autoencoder.py:paper does.
 """
 
 import ml_collections
@@ -46,7 +46,10 @@ def get_config(arg=None):
         "dataset": "imagenet2012", "batch_size": 64, "num_steps": 200_000,
         "optimizer.learning_rate": 4.5e-6 * 64, "model.channels": (128, 128, 256, 256, 512),
         "model.code_dim": 256, "vq.codebook_size": 1024, "adversarial.weight": 0.1,
-        "adversarial.start_step": 30_000, "compute_dtype": "bfloat16"})
+        "adversarial.start_step": 30_000, "compute_dtype": "bfloat16",
+        "num_eval_examples": 2000})
+    # ImageNet's images come in many sizes: streamed, resized and cropped (data.ImageStage).
+    config.input = ml_collections.ConfigDict({"image_size": 256, "workers": 8})
   if args.test:
     config.update_from_flattened_dict({
         **config_lib.TINY_LOOP, "dataset": "regen_fashion_mnist/tiny",

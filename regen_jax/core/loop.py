@@ -166,7 +166,7 @@ def _initial_state(run: _Run, workdir: str, train_iter):
                      "initialising the model", _advice(config))
     _write_config(workdir, config)
     # Data-dependent initialisation (e.g. k-means codebooks) sees the first training batch.
-    first = next(pipeline.train_iterator(stage.train_arrays, config.batch_size, config.seed))
+    first = next(stage.train_batches(config.batch_size, config.seed))
     return init(key, sharding.global_batch(run.mesh, first))
   workdir_lib.check_config(workdir, config, stage.runtime_keys)
   placed = checkpoint_targets(abstract, run.state_shardings)
@@ -229,7 +229,7 @@ def _train(stage, config, workdir: str, mesh, sigterm: _Sigterm):
   abstract, _ = _abstract_state(stage, tx, config)
   run = _Run(stage, config, mesh, tx,
              sharding.tree_shardings(abstract, mesh, config.sharding.rules))
-  train_iter = pipeline.train_iterator(stage.train_arrays, config.batch_size, config.seed)
+  train_iter = stage.train_batches(config.batch_size, config.seed)
   state = _initial_state(run, workdir, train_iter)
   mngr = checkpoint.manager(workdir, config.checkpoint_every, config.keep_checkpoints)
   writer = None

@@ -1,9 +1,12 @@
-"""Input pipeline: TFDS data sources read into host memory, batched and shuffled with grain.
+"""Input pipeline: TFDS data sources, batched and shuffled with grain, held or streamed.
 
 Small datasets (Fashion-MNIST is 47 MB, the offline speech corpus 376 MB) are read once with
 batched `__getitems__` (fast) and held as numpy arrays; grain shuffles and batches *indices* and
-one vectorised gather makes each batch. The grain iterator state (`{'next_index': n}`) goes into
-every checkpoint, so a resumed run sees exactly the batches an uninterrupted run would.
+one vectorised gather makes each batch (`train_iterator`). Large ones (ImageNet) are streamed
+(`stream_iterator`): each batch's records are read from the array_record data source and
+transformed (decoded, cropped) when the batch is made, in reader threads or worker processes.
+Either way the grain iterator state goes into every checkpoint, so a resumed run sees exactly the
+batches an uninterrupted run would.
 A domain's own TFDS builders are registered when its module is imported, which building one of
 its stages does.
 """
@@ -12,6 +15,7 @@ import os
 
 import grain
 import jax
+from absl import flags
 import numpy as np
 import tensorflow_datasets as tfds
 
@@ -28,8 +32,9 @@ def _builder(name: str, data_dir: str | None):
     raise UserError(f"unknown TFDS dataset {name!r}: {e}".splitlines()[0]) from None
 
 
-def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
-  """Every record of `split` of TFDS dataset `name` (prepared first if it is one of ours)."""
+def data_source(name: str, split: str, data_dir: str | None, decoders=None):
+  """The random-access source of `split` of TFDS dataset `name` (prepared first if it is one of
+  ours): `len`, and records read and decoded (per TFDS `decoders`) on access."""
   builder = _builder(name, data_dir)
   if not builder.is_prepared():
     builder.download_and_prepare()
@@ -37,7 +42,12 @@ def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
   if split_name not in builder.info.splits:
     raise UserError(f"dataset {name!r} has no split {split!r}; it has "
                     f"{sorted(builder.info.splits)}")
-  source = builder.as_data_source(split=split)
+  return builder.as_data_source(split=split, decoders=decoders)
+
+
+def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
+  """Every record of `split` of TFDS dataset `name`, in host memory."""
+  source = data_source(name, split, data_dir)
   records = []
   for start in range(0, len(source), _READ_CHUNK):
     records.extend(source.__getitems__(range(start, min(start + _READ_CHUNK, len(source)))))
@@ -67,6 +77,33 @@ def train_iterator(arrays: dict[str, np.ndarray], global_batch_size: int, seed: 
   local = indices.batch(global_batch_size, drop_remainder=True)
   local = local.map(lambda idx: {k: v[idx[rows]] for k, v in arrays.items()})
   return iter(local.to_iter_dataset())
+
+
+def stream_iterator(source, transform, global_batch_size: int, seed: int, workers: int = 0,
+                    threads: int = 8):
+  """Endless shuffled batches of this process's share of a global batch, streamed from `source`
+  (e.g. `data_source`): `transform(record, rng)` turns each record into arrays (decode, random
+  crop; `rng` a numpy Generator seeded by the seed and the batch's position, so a resumed run
+  crops as an uninterrupted one). Records are read by `threads` threads, in `workers` processes
+  (0: this one). Only the batches in flight are in memory."""
+  rows = _process_rows(global_batch_size)
+
+  def make_batch(indices, rng):
+    examples = [transform(source[int(i)], rng) for i in indices[rows]]
+    return {key: np.stack([e[key] for e in examples]) for key in examples[0]}
+
+  batches = (grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)
+             .batch(global_batch_size, drop_remainder=True).random_map(make_batch, seed=seed))
+  # Each element is a whole batch: `threads` batches are made at once, as many wait ready.
+  local = batches.to_iter_dataset(grain.ReadOptions(num_threads=threads,
+                                                    prefetch_buffer_size=threads))
+  if workers:
+    # grain's worker processes read absl flags, which only an absl app parses (grain issue
+    # #1355): their defaults are what we want.
+    if not flags.FLAGS.is_parsed():
+      flags.FLAGS.mark_as_parsed()
+    local = local.mp_prefetch(grain.MultiprocessingOptions(num_workers=workers))
+  return iter(local)
 
 
 def eval_batches(arrays: dict[str, np.ndarray], global_batch_size: int, limit: int | None = None):

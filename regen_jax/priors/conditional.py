@@ -56,7 +56,8 @@ class ConditionalPrior(Stage):
 
   @abc.abstractmethod
   def examples(self, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """(condition arrays, Y) of every example of `split`."""
+    """(condition arrays, Y) of every example of `split`; Y an array, or any sequence of arrays
+    sliced in chunks (read from disk as it is encoded)."""
 
   # ---- what the family supplies
   @abc.abstractmethod

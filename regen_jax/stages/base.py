@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from regen_jax.data import pipeline
 from regen_jax.errors import UserError
 
 Params = Any  # a pytree of arrays
@@ -69,6 +70,12 @@ class Stage(abc.ABC):
   @abc.abstractmethod
   def eval_arrays(self) -> dict[str, np.ndarray]:
     """Every example of `config.eval_split`."""
+
+  def train_batches(self, global_batch_size: int, seed: int):
+    """Endless shuffled training batches (this process's share of each global batch), an
+    iterator with a checkpointable `get_state` / `set_state`: from `train_arrays` held in
+    memory; a stage that streams its data (`pipeline.stream_iterator`) overrides this."""
+    return pipeline.train_iterator(self.train_arrays, global_batch_size, seed)
 
   @abc.abstractmethod
   def example_batch(self, batch_size: int) -> Batch:

@@ -15,6 +15,7 @@ import os
 import jax.numpy as jnp
 import numpy as np
 import tensorflow_datasets as tfds
+from PIL import Image
 
 from regen_jax.data import pipeline
 from regen_jax.errors import UserError
@@ -101,14 +102,47 @@ class RegenFashionMnist(tfds.core.GeneratorBasedBuilder):
       yield i, {"image": images[i][..., None], "label": int(labels[i])}
 
 
-def shape_and_classes(name: str, data_dir: str | None) -> tuple[tuple[int, ...], int]:
-  """(image shape (H, W, C), number of classes), from the dataset's metadata alone."""
+def shape_and_classes(name: str, data_dir: str | None,
+                      image_size: int = 0) -> tuple[tuple[int, ...], int]:
+  """(image shape (H, W, C), number of classes), from the dataset's metadata alone; with
+  `image_size`, the shape of its images cropped to that size."""
   spec = pipeline.features(name, data_dir)
   shape = tuple(spec["image"].shape)
+  shape = shape if len(shape) == 3 else (*shape, 1)
+  if image_size:
+    return (image_size, image_size, shape[-1]), spec["label"].num_classes
   if None in shape:
-    raise UserError(f"{name}'s images have no fixed size ({shape}): these stages read images of "
-                    f"one size; prepare a dataset of fixed-size images (no crop or resize here)")
-  return (shape if len(shape) == 3 else (*shape, 1)), spec["label"].num_classes
+    raise UserError(f"{name}'s images have no fixed size ({shape}): set config.input "
+                    f"(image_size, workers) to stream them resized and cropped, as the :paper "
+                    f"configs do")
+  return shape, spec["label"].num_classes
+
+
+def square_crop(image: np.ndarray, size: int, rng: np.random.Generator | None = None):
+  """`image` (H, W, C uint8) with its shorter side resized to `size` (bicubic), cropped to
+  size x size: at a random offset and flipped half the time given `rng` (training), centred
+  without."""
+  height, width, channels = image.shape
+  scale = size / min(height, width)
+  resized = Image.fromarray(image[..., 0] if channels == 1 else image).resize(
+      (max(size, round(width * scale)), max(size, round(height * scale))), Image.BICUBIC)
+  array = np.asarray(resized).reshape(resized.height, resized.width, channels)
+  spare_rows, spare_columns = array.shape[0] - size, array.shape[1] - size
+  if rng is None:
+    top, left = spare_rows // 2, spare_columns // 2
+  else:
+    top, left = rng.integers(0, spare_rows + 1), rng.integers(0, spare_columns + 1)
+  crop = array[top:top + size, left:left + size]
+  if rng is not None and rng.random() < 0.5:
+    crop = crop[:, ::-1]
+  return np.ascontiguousarray(crop)
+
+
+def cropped_example(record: dict, rng: np.random.Generator | None, size: int) -> dict:
+  """A TFDS record of any image size as the stages' arrays, cropped by `square_crop`."""
+  image = np.asarray(record["image"])
+  image = image[..., None] if image.ndim == 2 else image
+  return {"image": square_crop(image, size, rng), "label": np.int64(record["label"])}
 
 
 def load(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
@@ -120,24 +154,76 @@ def load(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
   return arrays
 
 
+class CroppedImages:
+  """The images of a split of any sizes, centre-cropped to `size` as they are sliced: a prior
+  encodes Y chunk by chunk without holding the split."""
+
+  def __init__(self, name: str, split: str, data_dir: str | None, size: int):
+    self.source, self.size = pipeline.data_source(name, split, data_dir), size
+
+  def __len__(self):
+    return len(self.source)
+
+  def __getitem__(self, rows: slice) -> np.ndarray:
+    return np.stack([cropped_example(self.source[i], None, self.size)["image"]
+                     for i in range(*rows.indices(len(self)))])
+
+
+def labels(name: str, split: str, data_dir: str | None) -> np.ndarray:
+  """The labels of `split`, read without decoding its images."""
+  source = pipeline.data_source(name, split, data_dir, {"image": tfds.decode.SkipDecoding()})
+  return np.asarray([source[i]["label"] for i in range(len(source))], np.int64)
+
+
+def load_cropped(name: str, split: str, data_dir: str | None, size: int,
+                 limit: int = 0) -> dict[str, np.ndarray]:
+  """`load` for images of any size: the first `limit` (0: all), centre-cropped to `size`."""
+  images = CroppedImages(name, split, data_dir, size)
+  count = min(limit or len(images), len(images))
+  return {"image": images[:count], "label": labels(name, split, data_dir)[:count]}
+
+
 def to_float(images):
   return images.astype(jnp.float32) / 255.0
 
 
 class ImageStage(Stage):
-  """A stage trained on the images (and labels) of `config.dataset` themselves."""
+  """A stage trained on the images (and labels) of `config.dataset` themselves.
+
+  Without `config.input` the images are of one size and each split is held in memory. With it
+  (`image_size`, `workers`: the paper-size configs, ImageNet) training images of any size are
+  streamed, resized and randomly cropped to image_size (`square_crop`), by `workers` processes;
+  the evaluation split's first `num_eval_examples` are centre-cropped and held.
+  """
 
   def __init__(self, config, workdir: str | None):
     super().__init__(config, workdir)
-    self.image_shape, self.num_classes = shape_and_classes(config.dataset, config.data_dir)
+    self.input = config.get("input")  # absent in the configs of fixed-size datasets
+    self.image_shape, self.num_classes = shape_and_classes(
+        config.dataset, config.data_dir, self.input.image_size if self.input else 0)
 
   @functools.cached_property
   def train_arrays(self) -> dict[str, np.ndarray]:
+    if self.input:
+      raise UserError(f"{self.config.dataset} is streamed (config.input): its training split "
+                      f"is not held in memory")
     return load(self.config.dataset, self.config.train_split, self.config.data_dir)
 
   @functools.cached_property
   def eval_arrays(self) -> dict[str, np.ndarray]:
-    return load(self.config.dataset, self.config.eval_split, self.config.data_dir)
+    if not self.input:
+      return load(self.config.dataset, self.config.eval_split, self.config.data_dir)
+    return load_cropped(self.config.dataset, self.config.eval_split, self.config.data_dir,
+                        self.input.image_size, self.config.num_eval_examples)
+
+  def train_batches(self, global_batch_size: int, seed: int):
+    if not self.input:
+      return super().train_batches(global_batch_size, seed)
+    source = pipeline.data_source(self.config.dataset, self.config.train_split,
+                                  self.config.data_dir)
+    return pipeline.stream_iterator(
+        source, functools.partial(cropped_example, size=self.input.image_size),
+        global_batch_size, seed, workers=self.input.workers)
 
   def example_batch(self, batch_size: int) -> dict[str, np.ndarray]:
     return {"image": np.zeros((batch_size, *self.image_shape), np.uint8),

@@ -36,7 +36,10 @@ class ClassConditionalImages:
   sample_flags = (LABEL,)
 
   def __init__(self, config, workdir):
-    self.image_shape, self.num_classes = data.shape_and_classes(config.dataset, config.data_dir)
+    # A stage 1 that streams its images (config.stage1.input) crops them: so do the scores.
+    self.crop_size = config.stage1.input.image_size if config.stage1.get("input") else 0
+    self.image_shape, self.num_classes = data.shape_and_classes(config.dataset, config.data_dir,
+                                                                self.crop_size)
     super().__init__(config, workdir)
     if config.classifier.workdir:  # checked now, loaded when a score is needed
       saved = workdir_lib.require_saved_config(config.classifier.workdir,
@@ -50,8 +53,19 @@ class ClassConditionalImages:
     return {"label": np.zeros((batch_size,), np.int64)}
 
   def examples(self, split):
+    if self.crop_size:  # Y read and cropped as it is encoded, chunk by chunk
+      return ({"label": data.labels(self.config.dataset, split, self.config.data_dir)},
+              data.CroppedImages(self.config.dataset, split, self.config.data_dir,
+                                 self.crop_size))
     arrays = data.load(self.config.dataset, split, self.config.data_dir)
     return {"label": arrays["label"]}, arrays["image"]
+
+  def real_images(self, split: str) -> np.ndarray:
+    """The real images of `split` that samples are scored against."""
+    if self.crop_size:
+      return data.load_cropped(self.config.dataset, split, self.config.data_dir,
+                               self.crop_size)["image"]
+    return data.load(self.config.dataset, split, self.config.data_dir)["image"]
 
   @functools.cached_property
   def scorer(self) -> ClassifierScorer | None:
@@ -85,7 +99,7 @@ class ClassConditionalImages:
     if not full:
       return {"sample_accuracy": self.scorer.accuracy(images, labels)}
     images, labels = self.class_samples(params, self.config.eval_samples_per_class, seed + 1)
-    real = data.load(self.config.dataset, self.config.eval_split, self.config.data_dir)["image"]
+    real = self.real_images(self.config.eval_split)
     return self.scorer.scores(images, labels, real)
 
   def sample(self, params, model_state, path, label=None):
