@@ -111,7 +111,6 @@ class TokenPrior(ConditionalPrior):
     context = trunk_out.reshape(batch * positions, width)
     decoder = self.head.clone(decode=True)
     start = jnp.full((len(context), 1), self.spec.vocab_size, jnp.int32)
-    shapes = jax.eval_shape(lambda: decoder.init(rng, context, start))["cache"]
 
     def step(carry, step_rng):
       cache_state, previous = carry
@@ -120,9 +119,9 @@ class TokenPrior(ConditionalPrior):
       token = jax.random.categorical(step_rng, logits[:, -1] / temperature)
       return (updated["cache"], token[:, None]), (token, _log_prob(logits[:, -1], token))
 
-    cache_state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     _, (tokens, log_probs) = jax.lax.scan(
-        step, (cache_state, start), jax.random.split(rng, self.spec.tokens_per_position))
+        step, (_empty_cache(decoder, rng, context, start), start),
+        jax.random.split(rng, self.spec.tokens_per_position))
     return (tokens.T.reshape(batch, positions, -1), log_probs.T.reshape(batch, positions, -1))
 
   def _token_nll(self, params, batch, rng):
@@ -170,8 +169,7 @@ class TokenPrior(ConditionalPrior):
     decoder, trunk = self.model.clone(decode=True), self._trunk_params(params)
     batch = len(next(iter(condition.values())))
     first = jnp.zeros((batch, 1, self.spec.tokens_per_position), jnp.int32)
-    shapes = jax.eval_shape(lambda: decoder.init(rng, first, condition))["cache"]
-    cache_state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    cache_state = _empty_cache(decoder, rng, first, condition)
 
     def consume(cache_state):
       return decoder.apply({"params": trunk, "cache": cache_state}, first, condition,
@@ -227,6 +225,12 @@ def maskgit_schedule(positions: int, steps: int, choice_temperature: float):
   counts = [math.floor(positions * math.cos(math.pi / 2 * p)) for p in progress]
   return (jnp.asarray(counts, jnp.int32),
           jnp.asarray([choice_temperature * (1 - p) for p in progress], jnp.float32))
+
+
+def _empty_cache(decoder, rng, *inputs):
+  """The zeroed KV cache of a decode-mode module called on `inputs`."""
+  shapes = jax.eval_shape(lambda: decoder.init(rng, *inputs))["cache"]
+  return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
 
 def _log_prob(logits, tokens):
