@@ -7,8 +7,9 @@
 Reads the runs that the harness trained under OUT (one `--out` for the three image domains, so
 they share the classifier, the pixel-flow baseline and the discrete routes' pixel twin) and
 scores, for each seed, the regen stage trained with stage 1 amortised (the harness's budget B =
-the pixel flow's training FLOPs) and the baselines trained to B: `per_class` samples per class, class accuracy and Fréchet distance in the
-classifier's features on the test split, and the wall-clock of sampling them. The flow priors
+the pixel flow's training FLOPs) and the baselines trained to B: `per_class` samples per class,
+class accuracy and Fréchet distance in the classifier's features on the test split, and the
+wall-clock of sampling them. The flow priors
 (KL latents and pixels) are scored at every sampler setting (steps × guidance, Euler); the
 MaskGIT priors at their config's. Also each prior's parameters and training-step time (seed 0).
 Prints a markdown table of mean ± sample std over seeds and writes the JSON (default
@@ -38,7 +39,7 @@ DIRECT = "pixel flow (direct)"
 
 
 def systems(out: str, seed: int) -> dict[str, tuple[str, str | None]]:
-  """System name -> (prior workdir, stage-1 workdir) of one seed, named as the harness names them."""
+  """System -> (prior workdir, stage-1 workdir) of one seed, named as the harness names them."""
   base = os.path.join(out, f"seed{seed}", "budget1")
   found = {}
   for system, domain in ROUTES.items():

@@ -7,8 +7,8 @@ For one registered domain (`regen_jax.domains.all_domains()`, each domain's `Com
 each seed and budget: trains the direct baseline, stage 1 (trained on Y alone) and the regen
 stage X -> Y' with the CLI, evaluates both systems on held-out data with the domain's metric,
 and writes DIR/DOMAIN.json, DIR/DOMAIN.md (mean ± std over seeds) and
-DIR/DOMAIN_quality_vs_budget.png. Prints the summary as JSON. Workdirs link by name: a config's nested
-`stage1` (or a reference's name, e.g. `classifier`) gets `--config.<name>.workdir`.
+DIR/DOMAIN_quality_vs_budget.png. Prints the summary as JSON. Workdirs link by name: a config's
+nested `stage1` (or a reference's name, e.g. `classifier`) gets `--config.<name>.workdir`.
 
 Budget = training FLOPs: XLA's HLO cost analysis of each stage's train step (forward, backward,
 optimizer; `loop.training_flops`) times its steps, per loss phase. A budget fraction f gives the
@@ -20,7 +20,7 @@ A comparison's further baselines (e.g. the discrete image routes' pixel twin) ea
 B / (their FLOPs per step) steps. Evaluation helpers (the image classifier) are trained once
 and charged to neither side.
 `--test` uses every config's tiny `:test` variant, one seed (`make test` runs it for image,
-`make test-slow` for tts and asr).
+`make test-slow` for the others).
 Workdirs that already hold their evaluation are reused, so an interrupted run continues. Each run's
 directory is named by its config (`run_name`): comparisons that share a baseline, e.g. the image
 routes against pixel flow, train it once when given the same `--out`.
@@ -58,7 +58,8 @@ def load_config(spec: StageConfig, test: bool, overrides: dict):
 
 
 def run_name(spec: StageConfig) -> str:
-  """A run's directory: its config, e.g. "image/prior.py:prior=maskgit" -> image_prior_prior=maskgit."""
+  """A run's directory, named by its config: "image/prior.py:prior=maskgit" ->
+  image_prior_prior=maskgit."""
   return re.sub(r"[^A-Za-z0-9=]+", "_", spec.config.replace(".py", ""))
 
 
