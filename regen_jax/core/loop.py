@@ -165,8 +165,11 @@ def _initial_state(run: _Run, workdir: str, train_iter):
     init = _compiled(jax.jit(init_state, out_shardings=run.state_shardings), (key, batch),
                      "initialising the model", _advice(config))
     _write_config(workdir, config)
-    # Data-dependent initialisation (e.g. k-means codebooks) sees the first training batch.
-    first = next(stage.train_batches(config.batch_size, config.seed))
+    # Data-dependent initialisation (e.g. k-means codebooks) sees the first training batch;
+    # the iterator is put back before it (no second reader, no second pool of workers).
+    start = train_iter.get_state()
+    first = next(train_iter)
+    train_iter.set_state(start)
     return init(key, sharding.global_batch(run.mesh, first))
   workdir_lib.check_config(workdir, config, stage.runtime_keys)
   placed = checkpoint_targets(abstract, run.state_shardings)

@@ -80,6 +80,9 @@ def test_stream_resumes_where_it_stopped_and_workers_change_no_batch(photos_dir)
   for batch, again in zip(expected, (next(resumed) for _ in range(2))):
     np.testing.assert_array_equal(batch["image"], again["image"])
   in_workers = _stream(photos_dir, workers=2)
+  start = in_workers.get_state()
+  np.testing.assert_array_equal(first[0]["image"], next(in_workers)["image"])
+  in_workers.set_state(start)  # as the loop does after the batch its initialisation sees
   for batch in first:
     np.testing.assert_array_equal(batch["image"], next(in_workers)["image"])
   in_workers.close()
