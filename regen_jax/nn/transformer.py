@@ -127,33 +127,101 @@ class TokenTransformer(nn.Module):
     Returns logits (B, prefix + L, tokens_per_position, vocab_size) for the sequence
     prefix + tokens. With decode=True, L must be 1.
     """
-    prefix = self.condition.length
-    max_length = self.num_positions + prefix
     # One table for all sub-positions: sub-position j's token t has row j * (vocab + 1) + t.
     offsets = jnp.arange(self.tokens_per_position) * (self.vocab_size + 1)
     token_embed = nn.Embed(self.tokens_per_position * (self.vocab_size + 1), self.width,
                            name="token_embed")(tokens + offsets).sum(axis=-2)
-    prefix_embed = self.condition(condition_inputs)
-    position_embed = self.param("position_embed", nn.initializers.normal(0.02),
-                                (max_length, self.width))
-    if self.decode:
-      index = self.variable("cache", "position", lambda: jnp.zeros((), jnp.int32))
-      current = jax.lax.dynamic_slice_in_dim(prefix_embed, jnp.minimum(index.value, prefix - 1),
-                                             1, axis=1)
-      x = jnp.where(index.value < prefix, current, token_embed)
-      x = x + jax.lax.dynamic_slice_in_dim(position_embed, index.value, 1)[None]
-      index.value = index.value + 1
-    else:
-      x = jnp.concatenate([prefix_embed, token_embed], axis=1)
-      x = x + position_embed[None, :x.shape[1]]
-    x = x.astype(self.dtype)
-    for _ in range(self.depth):
-      x = Block(self.num_heads, self.causal, max_length, self.mlp_ratio, self.dtype, self.decode)(x)
-    x = nn.LayerNorm(dtype=self.dtype)(x)
+    x = _prefixed_stack(self, self.condition(condition_inputs), token_embed, self.causal)
     if self.features_only:
       return x
     logits = nn.Dense(self.tokens_per_position * self.vocab_size, dtype=jnp.float32, name="head")(x)
     return logits.reshape(*x.shape[:2], self.tokens_per_position, self.vocab_size)
+
+
+def _prefixed_stack(module, prefix_embed, embedded, causal: bool):
+  """The trunk of the prefix transformers: [prefix] + `embedded` (decoding: the one vector at
+  the cache's position, a prefix vector while the prefix is fed) + learned positions, through
+  `module.depth` pre-norm blocks and a final norm; its parameters are `module`'s own."""
+  prefix = prefix_embed.shape[1]
+  max_length = module.num_positions + prefix
+  position_embed = module.param("position_embed", nn.initializers.normal(0.02),
+                                (max_length, module.width))
+  if module.decode:
+    index = module.variable("cache", "position", lambda: jnp.zeros((), jnp.int32))
+    current = jax.lax.dynamic_slice_in_dim(prefix_embed, jnp.minimum(index.value, prefix - 1),
+                                           1, axis=1)
+    x = jnp.where(index.value < prefix, current, embedded)
+    x = x + jax.lax.dynamic_slice_in_dim(position_embed, index.value, 1)[None]
+    index.value = index.value + 1
+  else:
+    x = jnp.concatenate([prefix_embed, embedded], axis=1)
+    x = x + position_embed[None, :x.shape[1]]
+  x = x.astype(module.dtype)
+  for _ in range(module.depth):
+    x = Block(module.num_heads, causal, max_length, module.mlp_ratio, module.dtype,
+              module.decode)(x)
+  return nn.LayerNorm(dtype=module.dtype)(x)
+
+
+class LatentTransformer(nn.Module):
+  """A causal transformer over [condition prefix] + a grid's continuous latent vectors in
+  raster order: the model of the mixture (GIVT) priors. Each vector (`channels` values) is
+  embedded linearly; the head puts out `head_size` values per position (a mixture's
+  parameters). `condition` and `decode` as in `TokenTransformer`.
+  """
+  channels: int
+  num_positions: int
+  condition: nn.Module
+  width: int
+  depth: int
+  num_heads: int
+  head_size: int
+  mlp_ratio: int = 4
+  dtype: jnp.dtype = jnp.float32
+  decode: bool = False
+
+  def setup(self):
+    nn.share_scope(self, self.condition)
+
+  @nn.compact
+  def __call__(self, latents, condition_inputs):
+    """latents (B, L, channels) -> (B, prefix + L, head_size); with decode=True, L must be 1."""
+    embedded = nn.Dense(self.width, dtype=self.dtype, name="latent_embed")(latents)
+    x = _prefixed_stack(self, self.condition(condition_inputs), embedded, causal=True)
+    return nn.Dense(self.head_size, dtype=jnp.float32, name="head")(x)
+
+
+def empty_cache(decoder, rng, *inputs):
+  """The zeroed KV cache of a decode-mode module called on `inputs`."""
+  shapes = jax.eval_shape(lambda: decoder.init(rng, *inputs))["cache"]
+  return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+
+
+def decode_positions(decoder, params, first, condition, steps: int, sample, rng):
+  """Autoregressive sampling with a decode-mode prefix transformer (`TokenTransformer`,
+  `LatentTransformer`): the condition prefix is fed (its last vector on `first`'s call), then
+  each of `steps` calls turns the position's output (B, 1, ...) into the next input by
+  `sample(output, rng)`. Returns the samples (B, steps, ...); one `lax.scan`."""
+  cache_state = empty_cache(decoder, rng, first, condition)
+
+  def consume(cache_state):
+    return decoder.apply({"params": params, "cache": cache_state}, first, condition,
+                         mutable=["cache"])[1]["cache"]
+
+  if decoder.condition.length > 1:  # the prefix before its last vector
+    cache_state = jax.lax.fori_loop(0, decoder.condition.length - 1,
+                                    lambda _, c: consume(c), cache_state)
+
+  def step(carry, _):
+    cache_state, previous, rng = carry
+    rng, sample_rng = jax.random.split(rng)
+    out, updated = decoder.apply({"params": params, "cache": cache_state}, previous, condition,
+                                 mutable=["cache"])
+    value = sample(out[:, -1:], sample_rng)
+    return (updated["cache"], value, rng), value[:, 0]
+
+  _, values = jax.lax.scan(step, (cache_state, first, rng), None, length=steps)
+  return jnp.swapaxes(values, 0, 1)
 
 
 class SubTokenDecoder(nn.Module):

@@ -28,7 +28,8 @@ import numpy as np
 import optax
 
 from regen_jax.errors import UserError
-from regen_jax.nn.transformer import SubTokenDecoder, TokenTransformer
+from regen_jax.nn.transformer import (SubTokenDecoder, TokenTransformer, decode_positions,
+                                      empty_cache)
 from regen_jax.priors.conditional import ConditionalPrior
 from regen_jax.stages.specs import TokenSpec
 
@@ -120,7 +121,7 @@ class TokenPrior(ConditionalPrior):
       return (updated["cache"], token[:, None]), (token, _log_prob(logits[:, -1], token))
 
     _, (tokens, log_probs) = jax.lax.scan(
-        step, (_empty_cache(decoder, rng, context, start), start),
+        step, (empty_cache(decoder, rng, context, start), start),
         jax.random.split(rng, self.spec.tokens_per_position))
     return (tokens.T.reshape(batch, positions, -1), log_probs.T.reshape(batch, positions, -1))
 
@@ -166,31 +167,12 @@ class TokenPrior(ConditionalPrior):
 
   def _sample_ar(self, params, condition, rng):
     """One position per step against a KV cache."""
-    decoder, trunk = self.model.clone(decode=True), self._trunk_params(params)
     batch = len(next(iter(condition.values())))
     first = jnp.zeros((batch, 1, self.spec.tokens_per_position), jnp.int32)
-    cache_state = _empty_cache(decoder, rng, first, condition)
-
-    def consume(cache_state):
-      return decoder.apply({"params": trunk, "cache": cache_state}, first, condition,
-                           mutable=["cache"])[1]["cache"]
-
-    if self.model.condition.length > 1:  # the prefix before its last vector
-      cache_state = jax.lax.fori_loop(0, self.model.condition.length - 1,
-                                      lambda _, c: consume(c), cache_state)
-
-    def step(carry, _):
-      cache_state, previous, rng = carry
-      rng, sample_rng = jax.random.split(rng)
-      out, updated = decoder.apply({"params": trunk, "cache": cache_state}, previous,
-                                   condition, mutable=["cache"])
-      token = self._sample_tokens(params, out[:, -1:], sample_rng,
-                                  self.config.sampling.temperature)[0]
-      return (updated["cache"], token, rng), token[:, 0]
-
-    _, tokens = jax.lax.scan(step, (cache_state, first, rng), None,
-                             length=self.spec.num_positions)
-    return tokens.transpose(1, 0, 2)
+    sample = lambda out, sample_rng: self._sample_tokens(params, out, sample_rng,
+                                                         self.config.sampling.temperature)[0]
+    return decode_positions(self.model.clone(decode=True), self._trunk_params(params), first,
+                            condition, self.spec.num_positions, sample, rng)
 
   def _sample_maskgit(self, params, condition, rng):
     """Parallel decoding: each step keeps the most confident positions (cosine schedule)."""
@@ -225,12 +207,6 @@ def maskgit_schedule(positions: int, steps: int, choice_temperature: float):
   counts = [math.floor(positions * math.cos(math.pi / 2 * p)) for p in progress]
   return (jnp.asarray(counts, jnp.int32),
           jnp.asarray([choice_temperature * (1 - p) for p in progress], jnp.float32))
-
-
-def _empty_cache(decoder, rng, *inputs):
-  """The zeroed KV cache of a decode-mode module called on `inputs`."""
-  shapes = jax.eval_shape(lambda: decoder.init(rng, *inputs))["cache"]
-  return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
 
 def _log_prob(logits, tokens):

@@ -36,6 +36,10 @@ class LatentSpec:
   scale: float = 1.0
   name: str = "latents"
 
+  @property
+  def num_positions(self) -> int:
+    return math.prod(self.grid)
+
 
 @dataclasses.dataclass(frozen=True)
 class FrameSpec:

@@ -1,5 +1,6 @@
-"""The continuous route: KL autoencoder -> latent flow prior, and the pixel flow baseline; the ODE
-sampler, classifier-free guidance and their clear errors."""
+"""The continuous route: KL autoencoder -> latent flow prior (and the GIVT-style prior over the
+same latents), and the pixel flow baseline; the ODE sampler, classifier-free guidance and their
+clear errors."""
 
 import jax
 import jax.numpy as jnp
@@ -17,17 +18,20 @@ from tests.helpers import assert_one_error_line, cli, config, losses
 AUTOENCODER = "image/autoencoder.py:test"
 FLOW = "image/flow.py:test"
 PIXEL_FLOW = "image/pixel_flow.py:test"
+GIVT = "image/givt.py:test"
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, trained_image):
-  """A tiny KL autoencoder and the flow prior over its latents (classifier from conftest)."""
+  """A tiny KL autoencoder and the flow and GIVT priors over its latents (classifier from
+  conftest)."""
   root = tmp_path_factory.mktemp("flow")
-  dirs = {"autoencoder": root / "autoencoder", "flow": root / "flow"}
+  dirs = {name: root / name for name in ("autoencoder", "flow", "givt")}
   cli("train", AUTOENCODER, dirs["autoencoder"], "--config.num_steps=40")
-  cli("train", FLOW, dirs["flow"], "--config.num_steps=40",
-      f"--config.stage1.workdir={dirs['autoencoder']}",
-      f"--config.classifier.workdir={trained_image['classifier']}")
+  for name, prior in (("flow", FLOW), ("givt", GIVT)):
+    cli("train", prior, dirs[name], "--config.num_steps=40",
+        f"--config.stage1.workdir={dirs['autoencoder']}",
+        f"--config.classifier.workdir={trained_image['classifier']}")
   return dirs
 
 
@@ -38,8 +42,8 @@ def pixel_flow(data_dir):
   return stage, params
 
 
-def test_autoencoder_and_flow_losses_fall(trained):
-  for name in ("autoencoder", "flow"):
+def test_autoencoder_flow_and_givt_losses_fall(trained):
+  for name in ("autoencoder", "flow", "givt"):
     logged = losses(trained[name])
     steps = sorted(logged)
     assert logged[steps[-1]][0] < 0.8 * logged[steps[0]][0], name
@@ -146,9 +150,10 @@ def test_flow_refuses_an_autoencoder_it_was_not_trained_on(trained, tmp_path):
   assert not (tmp_path / "x.png").exists()
 
 
-def test_sample_label_writes_a_grid_of_one_class(trained, tmp_path):
+@pytest.mark.parametrize("name, prior", [("flow", FLOW), ("givt", GIVT)])
+def test_sample_label_writes_a_grid_of_one_class(trained, tmp_path, name, prior):
   out = tmp_path / "coats.png"
-  cli("sample", FLOW, trained["flow"], "--label=4", f"--output={out}",
+  cli("sample", prior, trained[name], "--label=4", f"--output={out}",
       f"--config.stage1.workdir={trained['autoencoder']}")
   assert out.exists()
 

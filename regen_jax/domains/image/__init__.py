@@ -8,11 +8,11 @@ trained once and charged to neither side, scores samples."""
 
 from regen_jax.domains.image.autoencoder import KLAutoencoder
 from regen_jax.domains.image.classifier import Classifier
-from regen_jax.domains.image.prior import ImageFlowPrior, ImagePrior
+from regen_jax.domains.image.prior import ImageFlowPrior, ImageMixturePrior, ImagePrior
 from regen_jax.domains.image.tokenizer import Tokenizer
 from regen_jax.stages.registry import Comparison, Domain, StageConfig
 
-_STAGES = (KLAutoencoder, ImageFlowPrior, Tokenizer, ImagePrior, Classifier)
+_STAGES = (KLAutoencoder, ImageFlowPrior, ImageMixturePrior, Tokenizer, ImagePrior, Classifier)
 
 
 # The discrete routes' pixel twin: their MaskGIT trunk over 4x4 pixel patches, each patch's

@@ -1,8 +1,10 @@
-"""Class -> image, by either prior family over either kind of Y′:
+"""Class -> image, by a prior family over a kind of Y′:
   `ImagePrior`     token priors (AR or MaskGIT) over a VQ/FSQ tokenizer's codes
                    (configs/image/prior.py, regen) or quantized pixel patches (direct.py);
   `ImageFlowPrior` rectified flow over a KL autoencoder's latents (configs/image/flow.py, regen)
-                   or over pixel values (pixel_flow.py, the direct baseline).
+                   or over pixel values (pixel_flow.py, the direct baseline);
+  `ImageMixturePrior` GIVT-style Gaussian-mixture autoregression over the same latents
+                   (configs/image/givt.py, regen).
 
 Evaluation draws class-conditional samples and, with a trained evaluation classifier
 (`config.classifier.workdir`), scores their class accuracy and Fréchet distance to the
@@ -21,6 +23,7 @@ from regen_jax.evaluate import images as image_io
 from regen_jax.errors import UserError
 from regen_jax.priors.conditions import ClassLabel
 from regen_jax.priors.flow import FlowPrior
+from regen_jax.priors.mixture import MixturePrior
 from regen_jax.priors.tokens import TokenPrior
 from regen_jax.stages import pairing
 from regen_jax.stages.base import Exportable, SampleFlag
@@ -30,7 +33,7 @@ LABEL = SampleFlag("label", int, "class id: sample only this class (default: a r
 
 
 class ClassConditionalImages:
-  """What both image priors share (mixed in before a prior family): class ids as X, the
+  """What the image priors share (mixed in before a prior family): class ids as X, the
   classifier's scores, sample grids, and the exported sampler."""
   runtime_keys = ("sampling", "eval_samples_per_class")
   sample_flags = (LABEL,)
@@ -140,3 +143,7 @@ class ImagePrior(ClassConditionalImages, TokenPrior):
 
 class ImageFlowPrior(ClassConditionalImages, FlowPrior):
   family = "flow"
+
+
+class ImageMixturePrior(ClassConditionalImages, MixturePrior):
+  family = "givt"
