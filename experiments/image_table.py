@@ -1,17 +1,18 @@
 """The image domain's one table: every route against the pixel flow, at equal FLOPs, over seeds.
 
-  python experiments/regen_vs_direct.py --domain image|image_vq|image_fsq --seeds 3 --out OUT
+  python experiments/regen_vs_direct.py --domain image|image_givt|image_vq|image_fsq --seeds 3 \
+      --out OUT
   python experiments/image_table.py OUT [--seeds 3] [--steps 8,16,32] [--guidance 1,3]
       [--per-class 100] [--json FILE]
 
-Reads the runs that the harness trained under OUT (one `--out` for the three image domains, so
+Reads the runs that the harness trained under OUT (one `--out` for the four image domains, so
 they share the classifier, the pixel-flow baseline and the discrete routes' pixel twin) and
 scores, for each seed, the regen stage trained with stage 1 amortised (the harness's budget B =
 the pixel flow's training FLOPs) and the baselines trained to B: `per_class` samples per class,
 class accuracy and Fréchet distance in the classifier's features on the test split, and the
 wall-clock of sampling them. The flow priors
 (KL latents and pixels) are scored at every sampler setting (steps × guidance, Euler); the
-MaskGIT priors at their config's. Also each prior's parameters and training-step time (seed 0).
+other priors at their config's. Also each prior's parameters and training-step time (seed 0).
 Prints a markdown table of mean ± sample std over seeds and writes the JSON (default
 OUT/image_table.json).
 """
@@ -34,7 +35,8 @@ from regen_jax import domains  # noqa: E402
 from regen_jax.core import workdir as workdir_lib  # noqa: E402
 from regen_jax.domains.image import data  # noqa: E402
 
-ROUTES = {"VQ + MaskGIT": "image_vq", "FSQ + MaskGIT": "image_fsq", "KL + flow": "image"}
+ROUTES = {"VQ + MaskGIT": "image_vq", "FSQ + MaskGIT": "image_fsq", "KL + flow": "image",
+          "KL + GIVT": "image_givt"}
 DIRECT = "pixel flow (direct)"
 
 

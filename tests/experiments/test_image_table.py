@@ -17,16 +17,16 @@ def _script(name: str, *args, timeout=900):
   return result.stdout
 
 
-@pytest.mark.slow  # three harness runs (≈ 5 min on 2 cores)
+@pytest.mark.slow  # four harness runs (≈ 6 min on 2 cores)
 def test_image_table_over_the_three_routes_sharing_one_baseline(tmp_path):
-  for domain in ("image", "image_vq", "image_fsq"):
+  for domain in ("image", "image_givt", "image_vq", "image_fsq"):
     _script("regen_vs_direct.py", "--domain", domain, "--test", "--seeds", "1",
             "--out", str(tmp_path))
-  # One --out: the three comparisons trained one pixel flow, one pixel twin and one classifier.
+  # One --out: the four comparisons trained one pixel flow, one pixel twin and one classifier.
   runs = os.listdir(tmp_path / "seed0" / "budget1")
   assert runs.count("image_pixel_flow") == 1 and runs.count("image_direct_prior=maskgit") == 1
   budgets = {json.loads((tmp_path / f"{d}.json").read_text())["table"][0]["budget_flops"]
-             for d in ("image", "image_vq", "image_fsq")}
+             for d in ("image", "image_givt", "image_vq", "image_fsq")}
   assert len(budgets) == 1
 
   printed = _script("image_table.py", str(tmp_path), "--seeds", "1", "--steps", "1,2",
@@ -37,8 +37,8 @@ def test_image_table_over_the_three_routes_sharing_one_baseline(tmp_path):
     counts[row["system"]] = counts.get(row["system"], 0) + 1
     assert 0 <= row["sample_accuracy"] <= 1 and row["frechet_distance"] >= 0
     assert row["seeds"] == 1 and row["sample_accuracy_std"] is None
-  # The flow priors at each of the 2 x 2 sampler settings, MaskGIT at its config's.
-  assert counts == {"VQ + MaskGIT": 1, "FSQ + MaskGIT": 1, "KL + flow": 4,
+  # The flow priors at each of the 2 x 2 sampler settings, the others at their config's.
+  assert counts == {"VQ + MaskGIT": 1, "FSQ + MaskGIT": 1, "KL + flow": 4, "KL + GIVT": 1,
                     "pixel flow (direct)": 4, "pixel MaskGIT (patch AR head)": 1}
   assert all(row["images"] == 20 for row in summary["runs"])
   assert set(summary["costs"]) == set(counts)

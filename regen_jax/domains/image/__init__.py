@@ -1,8 +1,9 @@
-"""Image generation on the offline Fashion-MNIST build: three regen routes, each beside the same
+"""Image generation on the offline Fashion-MNIST build: four regen routes, each beside the same
 direct baseline (class -> pixels by rectified flow, configs/image/pixel_flow.py):
-  "image"     class -> 7x7x4 KL autoencoder latents -> image (rectified flow, DiT);
-  "image_vq"  class -> 7x7 VQ codes -> image (MaskGIT);
-  "image_fsq" the same with finite scalar quantization (levels 8,5,5,5) instead of the EMA VQ.
+  "image"       class -> 7x7x4 KL autoencoder latents -> image (rectified flow, DiT);
+  "image_givt"  the same latents by a GIVT-style autoregressive Gaussian-mixture prior;
+  "image_vq"    class -> 7x7 VQ codes -> image (MaskGIT);
+  "image_fsq"   the same with finite scalar quantization (levels 8,5,5,5) instead of the EMA VQ.
 The discrete routes also face their pixel twin at the same budget. An evaluation classifier,
 trained once and charged to neither side, scores samples."""
 
@@ -32,6 +33,8 @@ def _against_pixel_flow(stage1: str, regen: str, baselines=()) -> Comparison:
 DOMAINS = (
     Domain(name="image", stages=_STAGES,
            comparison=_against_pixel_flow("image/autoencoder.py", "image/flow.py")),
+    Domain(name="image_givt", stages=_STAGES,
+           comparison=_against_pixel_flow("image/autoencoder.py", "image/givt.py")),
     Domain(name="image_vq", stages=_STAGES,
            comparison=_against_pixel_flow("image/tokenizer.py", "image/prior.py:prior=maskgit",
                                           _PIXEL_TWIN)),
