@@ -4,6 +4,7 @@ clear errors."""
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
@@ -168,3 +169,22 @@ def test_exported_flow_sampler_reproduces_the_in_process_one(trained, tmp_path):
   sample, tree = stage.export_fn(params)
   expected = jax.jit(sample)(tree, {"label": labels}, key)
   np.testing.assert_allclose(images, np.asarray(expected), rtol=0, atol=1e-5)
+
+
+def test_autoencoder_patch_gan_joins_at_its_start_step(tiny_validation):
+  plain = stage_lib.build(config(AUTOENCODER))
+  with_gan = config(AUTOENCODER)
+  with_gan.adversarial = ml_collections.ConfigDict({"weight": 0.1, "start_step": 1})
+  stage = stage_lib.build(with_gan)
+  batch = {"image": tiny_validation["image"][:8]}
+  params, stats = stage.init(jax.random.key(0), batch)
+  assert set(params) == {"encoder", "decoder", "discriminator"}
+  loss_of = lambda stage, params, step: jax.value_and_grad(stage.loss, has_aux=True)(
+      params, stats, batch, jax.random.key(1), jnp.int32(step))
+  (before, _), grads_before = loss_of(stage, params, 0)
+  (without, _), _ = loss_of(plain, {k: params[k] for k in ("encoder", "decoder")}, 0)
+  np.testing.assert_allclose(before, without, rtol=1e-6)  # before its start: the plain loss
+  assert all(not np.any(g) for g in jax.tree.leaves(grads_before["discriminator"]))
+  (after, (metrics, _)), grads_after = loss_of(stage, params, 1)
+  assert after != before and metrics["discriminator"] > 0
+  assert any(np.any(g) for g in jax.tree.leaves(grads_after["discriminator"]))

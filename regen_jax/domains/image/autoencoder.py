@@ -7,8 +7,10 @@ mean squared error plus `kl.weight` x the KL divergence to N(0, I) per latent va
 latents stay informative, and their scale is corrected afterwards instead). The latents' mean
 and standard deviation are measured on the training batches (an EMA of the posterior means,
 `kl.stats_decay`) and stored in the checkpoint: this is the "scale factor" of latent diffusion
-(0.18215 for Stable Diffusion's autoencoder), measured here, not copied. Trained, it provides
-`KLLatents`: a stage 2's abstraction of images as standardised posterior means.
+(0.18215 for Stable Diffusion's autoencoder), measured here, not copied. With
+`config.adversarial` (the paper-size config) a hinge-GAN patch discriminator joins from
+`adversarial.start_step` (`models.PatchAdversary`, shared with the VQ tokenizer). Trained, it
+provides `KLLatents`: a stage 2's abstraction of images as standardised posterior means.
 """
 
 import jax
@@ -16,7 +18,7 @@ import jax.numpy as jnp
 
 from regen_jax.abstractions.pixels import check_images
 from regen_jax.domains.image.data import ImageStage, to_float
-from regen_jax.domains.image.models import Decoder, Encoder
+from regen_jax.domains.image.models import Decoder, Encoder, PatchAdversary
 from regen_jax.evaluate.metrics import psnr_per_image
 from regen_jax.stages.abstraction import Abstraction, AbstractionStage, weights_fingerprint
 from regen_jax.stages.specs import LatentSpec
@@ -74,6 +76,7 @@ class KLAutoencoder(ImageStage, AbstractionStage):
     self.grid = self.downsampled_grid(model.channels)
     self.encoder = Encoder(tuple(model.channels), 2 * model.latent_channels, dtype)
     self.decoder = Decoder(tuple(model.channels), self.image_shape[-1], dtype)
+    self.adversary = PatchAdversary.from_config(config, dtype)  # absent in the CPU configs
     self._reconstruct = jax.jit(lambda p, x: self.decode(p, self.posterior(p, x)[0]))
 
   # ---- the abstraction, given params
@@ -95,21 +98,27 @@ class KLAutoencoder(ImageStage, AbstractionStage):
     params = {"encoder": self.encoder.init(enc_rng, to_float(batch["image"]))["params"]}
     mean, _ = self.posterior(params, batch["image"])
     params["decoder"] = self.decoder.init(dec_rng, mean)["params"]
+    if self.adversary:
+      params["discriminator"] = self.adversary.init(jax.random.fold_in(rng, 2),
+                                                    to_float(batch["image"]))
     return params, {"latent_mean": jnp.mean(mean), "latent_mean_square": jnp.mean(mean ** 2)}
 
   def loss(self, params, stats, batch, rng, step):
-    del step
     images = to_float(batch["image"])
     mean, log_variance = self.posterior(params, batch["image"])
     latents = mean + jnp.exp(0.5 * log_variance) * jax.random.normal(rng, mean.shape)
-    recon_mse = jnp.mean((self.decode(params, latents) - images) ** 2)
+    recon = self.decode(params, latents)
+    recon_mse = jnp.mean((recon - images) ** 2)
     kl = jnp.mean(kl_per_value(mean, log_variance))
     decay, observed = self.config.kl.stats_decay, jax.lax.stop_gradient(mean)
     stats = {"latent_mean": decay * stats["latent_mean"] + (1 - decay) * jnp.mean(observed),
              "latent_mean_square": (decay * stats["latent_mean_square"]
                                     + (1 - decay) * jnp.mean(observed ** 2))}
-    loss = recon_mse + self.config.kl.weight * kl
-    return loss, ({"recon_mse": recon_mse, "kl": kl}, stats)
+    loss, metrics = recon_mse + self.config.kl.weight * kl, {"recon_mse": recon_mse, "kl": kl}
+    if self.adversary:
+      adversarial, adv_metrics = self.adversary.loss(params, images, recon, step)
+      loss, metrics = loss + adversarial, {**metrics, **adv_metrics}
+    return loss, (metrics, stats)
 
   # ---- evaluation
   def eval_metrics(self, params, stats, batch):

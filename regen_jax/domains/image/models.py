@@ -1,9 +1,11 @@
-"""Image networks: the tokenizer's convolutional encoder/decoder and patch discriminator, and the
-evaluation classifier whose penultimate features are the space of the Fréchet distance."""
+"""Image networks: the stage 1s' convolutional encoder/decoder and patch discriminator (with its
+hinge-GAN loss), and the evaluation classifier whose penultimate features are the space of the
+Fréchet distance."""
 
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -66,6 +68,36 @@ class PatchDiscriminator(nn.Module):
     for features in self.channels:
       x = nn.leaky_relu(nn.Conv(features, (4, 4), strides=(2, 2), dtype=self.dtype)(x), 0.2)
     return nn.Conv(1, (3, 3), dtype=jnp.float32)(x)
+
+
+class PatchAdversary:
+  """A hinge-GAN patch discriminator beside an image stage 1's reconstruction loss (VQGAN, latent
+  diffusion's autoencoders): from `settings.start_step`, the generator term weighted by
+  `settings.weight`; its parameters are the stage's `params["discriminator"]`."""
+
+  def __init__(self, settings, dtype):
+    self.settings, self.discriminator = settings, PatchDiscriminator(dtype=dtype)
+
+  @classmethod
+  def from_config(cls, config, dtype) -> "PatchAdversary | None":
+    """None unless `config.adversarial` is present with a weight > 0."""
+    settings = config.get("adversarial")
+    return cls(settings, dtype) if settings and settings.weight > 0 else None
+
+  def init(self, rng, images):
+    return self.discriminator.init(rng, images)["params"]
+
+  def loss(self, params, images, recon, step):
+    """Hinge GAN in one backward pass: each term sees the other player's values as constants."""
+    disc = lambda p, x: self.discriminator.apply({"params": p}, x)
+    fake_for_generator = disc(jax.lax.stop_gradient(params["discriminator"]), recon)
+    generator = -jnp.mean(fake_for_generator)
+    discriminator = (jnp.mean(jax.nn.relu(1 - disc(params["discriminator"], images)))
+                     + jnp.mean(jax.nn.relu(1 + disc(params["discriminator"],
+                                                     jax.lax.stop_gradient(recon)))))
+    active = (step >= self.settings.start_step).astype(jnp.float32)
+    loss = active * (self.settings.weight * generator + discriminator)
+    return loss, {"generator_adv": generator, "discriminator": discriminator}
 
 
 class Classifier(nn.Module):

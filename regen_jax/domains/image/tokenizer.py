@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from regen_jax.abstractions import fsq, vq
 from regen_jax.abstractions.pixels import check_images
 from regen_jax.domains.image.data import ImageStage, to_float
-from regen_jax.domains.image.models import Decoder, Encoder, PatchDiscriminator
+from regen_jax.domains.image.models import Decoder, Encoder, PatchAdversary
 from regen_jax.errors import UserError
 from regen_jax.evaluate.metrics import psnr_per_image
 from regen_jax.stages.abstraction import Abstraction, AbstractionStage, weights_fingerprint
@@ -147,7 +147,7 @@ class Tokenizer(ImageStage, AbstractionStage):
     self.progress_keys = ("recon_mse", "perplexity", *self.quantizer.progress_keys)
     self.encoder = Encoder(tuple(model.channels), model.code_dim, dtype)
     self.decoder = Decoder(tuple(model.channels), self.image_shape[-1], dtype)
-    self.discriminator = PatchDiscriminator(dtype=dtype) if config.adversarial.weight > 0 else None
+    self.adversary = PatchAdversary.from_config(config, dtype)
     self._reconstruct = jax.jit(lambda p, s, x: self.decode(p, s, self.encode(p, s, x)))
 
   # ---- the abstraction, given params and the quantizer's state
@@ -169,8 +169,8 @@ class Tokenizer(ImageStage, AbstractionStage):
     params = {"encoder": self.encoder.init(enc_rng, images)["params"]}
     z = self.encoder.apply({"params": params["encoder"]}, images)
     params["decoder"] = self.decoder.init(dec_rng, z)["params"]
-    if self.discriminator:
-      params["discriminator"] = self.discriminator.init(disc_rng, images)["params"]
+    if self.adversary:
+      params["discriminator"] = self.adversary.init(disc_rng, images)
     return params, self.quantizer.init(z, kmeans_rng)
 
   def loss(self, params, vq_state, batch, rng, step):
@@ -182,26 +182,14 @@ class Tokenizer(ImageStage, AbstractionStage):
     recon_mse = jnp.mean((recon - images) ** 2)
     loss = recon_mse + cfg.vq.commitment_cost * commitment
     metrics = {"recon_mse": recon_mse, "commitment": commitment}
-    if self.discriminator:
-      adversarial, adv_metrics = self._adversarial_loss(params, images, recon, step)
+    if self.adversary:
+      adversarial, adv_metrics = self.adversary.loss(params, images, recon, step)
       loss, metrics = loss + adversarial, {**metrics, **adv_metrics}
 
     counts = jnp.bincount(ids.reshape(-1), length=self.quantizer.vocab_size)
     vq_state, quantizer_metrics = self.quantizer.update(vq_state, z, ids, rng)
     metrics["batch_usage"], metrics["perplexity"] = vq.usage_and_perplexity(counts)
     return loss, ({**metrics, **quantizer_metrics}, vq_state)
-
-  def _adversarial_loss(self, params, images, recon, step):
-    """Hinge GAN in one backward pass: each term sees the other player's values as constants."""
-    disc = lambda p, x: self.discriminator.apply({"params": p}, x)
-    fake_for_generator = disc(jax.lax.stop_gradient(params["discriminator"]), recon)
-    generator = -jnp.mean(fake_for_generator)
-    discriminator = (jnp.mean(jax.nn.relu(1 - disc(params["discriminator"], images)))
-                     + jnp.mean(jax.nn.relu(1 + disc(params["discriminator"],
-                                                     jax.lax.stop_gradient(recon)))))
-    active = (step >= self.config.adversarial.start_step).astype(jnp.float32)
-    loss = active * (self.config.adversarial.weight * generator + discriminator)
-    return loss, {"generator_adv": generator, "discriminator": discriminator}
 
   # ---- evaluation
   def eval_metrics(self, params, vq_state, batch):
