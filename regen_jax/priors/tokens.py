@@ -70,14 +70,13 @@ class TokenPrior(ConditionalPrior):
 
   # ---- training
   def init(self, rng, batch):
-    trunk_rng, head_rng = jax.random.split(rng)
-    trunk = self.model.init(trunk_rng, batch["tokens"], self._condition(batch))["params"]
+    trunk = self.model.init(rng, batch["tokens"], self._condition(batch))["params"]
     if self.head is None:
       return trunk, {}
     features = self.model.apply({"params": trunk}, batch["tokens"], self._condition(batch))
     context, previous = self._teacher_forcing(features[:, -1:], batch["tokens"][:, -1:])
-    return {"trunk": trunk,
-            "sub_token_head": self.head.init(head_rng, context, previous)["params"]}, {}
+    head = self.head.init(jax.random.fold_in(rng, 1), context, previous)["params"]
+    return {"trunk": trunk, "sub_token_head": head}, {}
 
   def _trunk_params(self, params):
     return params if self.head is None else params["trunk"]
