@@ -15,7 +15,7 @@ record holds `command`, `device`, `jax`, `config`, `batch` (global), `dtype` and
             analysis, achieved TFLOP/s and MFU.
   pipeline  for the same steps: seconds per step dispatched as the loop dispatches them (waiting
             every loop.SYNC_EVERY steps and at the end), fed by the grain pipeline
-            (`pipeline.train_iterator` + `sharding.global_batch` each step) and by one
+            (`Stage.train_batches` + `sharding.global_batch` each step) and by one
             device-resident batch, each the median of PIPELINE_ROUNDS alternating runs;
             overhead_percent = (pipeline - resident) / resident * 100.
   sampling  samples/s of the token priors (AR with a KV cache, MaskGIT) and the vocoder's
@@ -52,7 +52,6 @@ sys.path.insert(0, ROOT)
 from regen_jax.core import config as config_lib  # noqa: E402
 from regen_jax.core import loop, optimizer, sharding  # noqa: E402
 from regen_jax.core import state as state_lib  # noqa: E402
-from regen_jax.data import pipeline  # noqa: E402
 from regen_jax.domains.speech.vocoder import Vocoder  # noqa: E402
 from regen_jax.errors import UserError  # noqa: E402
 from regen_jax.nn.transformer import TokenTransformer  # noqa: E402
@@ -296,7 +295,7 @@ def init_state(stage, config, mesh, tx):
   as the loop does: from that batch, for data-dependent initialisations."""
   abstract, init = loop._abstract_state(stage, tx, config)  # pylint: disable=protected-access
   shardings = sharding.tree_shardings(abstract, mesh, config.sharding.rules)
-  first = next(pipeline.train_iterator(stage.train_arrays, config.batch_size, config.seed))
+  first = next(stage.train_batches(config.batch_size, config.seed))
   batch = sharding.global_batch(mesh, first)
   state = jax.jit(init, out_shardings=shardings)(jax.random.key(config.seed), batch)
   return state, shardings, batch
@@ -385,7 +384,7 @@ def pipeline_overhead(bench: Bench, step, state, count: int):
   devices as the loop does) and by the resident batch (each the median of PIPELINE_ROUNDS
   alternating runs), and the pipeline's overhead."""
   config = bench.config
-  local = pipeline.train_iterator(bench.stage.train_arrays, config.batch_size, config.seed)
+  local = bench.stage.train_batches(config.batch_size, config.seed)
   fed = (batch for batch, _ in sharding.prefetch(((b, None) for b in local), bench.mesh,
                                                  config.prefetch))
   state, _ = timed_steps(step, state, fed, bench.rng, 1)  # the iterator's first batch, untimed

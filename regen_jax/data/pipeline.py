@@ -47,7 +47,11 @@ def data_source(name: str, split: str, data_dir: str | None, decoders=None):
 
 def read_split(name: str, split: str, data_dir: str | None) -> list[dict]:
   """Every record of `split` of TFDS dataset `name`, in host memory."""
-  source = data_source(name, split, data_dir)
+  return read_all(data_source(name, split, data_dir))
+
+
+def read_all(source) -> list[dict]:
+  """Every record of a data source, in batched reads."""
   records = []
   for start in range(0, len(source), _READ_CHUNK):
     records.extend(source.__getitems__(range(start, min(start + _READ_CHUNK, len(source)))))
@@ -83,13 +87,16 @@ def stream_iterator(source, transform, global_batch_size: int, seed: int, worker
                     threads: int = 8):
   """Endless shuffled batches of this process's share of a global batch, streamed from `source`
   (e.g. `data_source`): `transform(record, rng)` turns each record into arrays (decode, random
-  crop; `rng` a numpy Generator seeded by the seed and the batch's position, so a resumed run
-  crops as an uninterrupted one). Records are read by `threads` threads, in `workers` processes
-  (0: this one). Only the batches in flight are in memory."""
+  crop; `rng` a numpy Generator of its own for each row of the global batch, seeded by the seed
+  and the batch's position: a resumed run crops as an uninterrupted one, and each process's rows
+  draw as they would in one process). Records are read by `threads` threads, in `workers`
+  processes (0: this one). Only the batches in flight are in memory."""
   rows = _process_rows(global_batch_size)
 
   def make_batch(indices, rng):
-    examples = [transform(source[int(i)], rng) for i in indices[rows]]
+    batch_seed = int(rng.integers(2 ** 63))  # grain reseeds `rng` for each batch
+    examples = [transform(source[int(i)], np.random.default_rng([batch_seed, row]))
+                for row, i in zip(range(global_batch_size)[rows], indices[rows])]
     return {key: np.stack([e[key] for e in examples]) for key in examples[0]}
 
   batches = (grain.MapDataset.range(len(source)).shuffle(seed=seed).repeat(None)

@@ -165,11 +165,10 @@ def _prefixed_stack(module, prefix_embed, embedded, causal: bool):
 
 class LatentTransformer(nn.Module):
   """A causal transformer over [condition prefix] + a grid's continuous latent vectors in
-  raster order: the model of the mixture (GIVT) priors. Each vector (`channels` values) is
-  embedded linearly; the head puts out `head_size` values per position (a mixture's
-  parameters). `condition` and `decode` as in `TokenTransformer`.
+  raster order: the model of the mixture (GIVT) priors. Each vector is embedded linearly; the
+  head puts out `head_size` values per position (a mixture's parameters). `condition` and
+  `decode` as in `TokenTransformer`.
   """
-  channels: int
   num_positions: int
   condition: nn.Module
   width: int
@@ -185,7 +184,7 @@ class LatentTransformer(nn.Module):
 
   @nn.compact
   def __call__(self, latents, condition_inputs):
-    """latents (B, L, channels) -> (B, prefix + L, head_size); with decode=True, L must be 1."""
+    """latents (B, L, C) -> (B, prefix + L, head_size); with decode=True, L must be 1."""
     embedded = nn.Dense(self.width, dtype=self.dtype, name="latent_embed")(latents)
     x = _prefixed_stack(self, self.condition(condition_inputs), embedded, causal=True)
     return nn.Dense(self.head_size, dtype=jnp.float32, name="head")(x)

@@ -67,7 +67,7 @@ class MixturePrior(ConditionalPrior):
     super().__init__(config, workdir)
     model, channels = config.model, self.spec.channels
     self.model = LatentTransformer(
-        channels=channels, num_positions=self.spec.num_positions, condition=self.condition,
+        num_positions=self.spec.num_positions, condition=self.condition,
         width=model.width, depth=model.depth, num_heads=model.num_heads,
         head_size=config.mixture.components * (1 + 2 * channels), mlp_ratio=model.mlp_ratio,
         dtype=jnp.dtype(config.compute_dtype))

@@ -209,7 +209,7 @@ def maskgit_schedule(positions: int, steps: int, choice_temperature: float):
 
 
 def _log_prob(logits, tokens):
-  """log softmax(logits) at `tokens` (logits with one more, last axis)."""
+  """log softmax(logits) at `tokens`: logits (..., vocab), tokens (...) -> (...)."""
   return jnp.take_along_axis(jax.nn.log_softmax(logits), tokens[..., None], -1)[..., 0]
 
 

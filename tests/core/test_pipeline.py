@@ -69,3 +69,16 @@ def test_map_batches_drops_padding_and_takes_fewer_rows_than_a_batch():
   np.testing.assert_array_equal(pipeline.map_batches(double, arrays, 4), np.arange(7) * 2)
   assert seen == [4, 4]
   assert len(pipeline.map_batches(double, {"x": np.arange(2)}, 50)) == 2 and seen[-1] == 2
+
+
+def test_streamed_rows_draw_the_same_in_a_process_share(monkeypatch):
+  """Each row of a global batch has its own generator: a process making rows 2-3 of a batch of
+  4 (two hosts) transforms them as one process making all four does."""
+  source = [{"value": np.int64(i)} for i in range(10)]
+  transform = lambda record, rng: {"value": record["value"], "draw": rng.integers(1 << 30)}
+  whole = next(pipeline.stream_iterator(source, transform, 4, seed=5))
+  monkeypatch.setattr(pipeline, "_process_rows", lambda size: slice(2, 4))
+  share = next(pipeline.stream_iterator(source, transform, 4, seed=5))
+  for key in ("value", "draw"):
+    np.testing.assert_array_equal(share[key], whole[key][2:])
+  assert len(set(whole["draw"].tolist())) == 4

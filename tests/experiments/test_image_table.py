@@ -17,8 +17,8 @@ def _script(name: str, *args, timeout=900):
   return result.stdout
 
 
-@pytest.mark.slow  # four harness runs (≈ 6 min on 2 cores)
-def test_image_table_over_the_three_routes_sharing_one_baseline(tmp_path):
+@pytest.mark.slow  # four harness runs (≈ 11 min on 2 cores)
+def test_image_table_over_the_four_routes_sharing_the_baselines(tmp_path):
   for domain in ("image", "image_givt", "image_vq", "image_fsq"):
     _script("regen_vs_direct.py", "--domain", domain, "--test", "--seeds", "1",
             "--out", str(tmp_path))

@@ -12,8 +12,10 @@ from tests.helpers import ROOT, marking_slow
 
 
 # One domain in the default run; the others train more stages (minutes each): `make test-slow`.
-@pytest.mark.parametrize("domain", marking_slow(sorted(domains.all_domains()),
-                                                slow={"asr", "image_fsq", "image_givt", "image_vq", "tts"}))
+SLOW = {"asr", "image_fsq", "image_givt", "image_vq", "tts"}
+
+
+@pytest.mark.parametrize("domain", marking_slow(sorted(domains.all_domains()), slow=SLOW))
 def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp_path,
                                                                      speech_data_dir):
   result = subprocess.run(

@@ -46,8 +46,9 @@ def pixel_flow(data_dir):
 def test_autoencoder_flow_and_givt_losses_fall(trained):
   for name in ("autoencoder", "flow", "givt"):
     logged = losses(trained[name])
-    steps = sorted(logged)
-    assert logged[steps[-1]][0] < 0.8 * logged[steps[0]][0], name
+    first, last = logged[min(logged)][0], logged[max(logged)][0]
+    # GIVT's loss is an NLL in nats per value (it can be negative): an absolute drop.
+    assert (first - last > 0.3) if name == "givt" else (last < 0.8 * first), name
 
 
 def test_latent_scale_is_stored_and_applied_both_ways(trained, tiny_validation):

@@ -30,8 +30,8 @@ def test_mixture_density_is_the_gaussians():
 
 
 def test_kv_cache_decoding_equals_the_full_causal_forward():
-  model = LatentTransformer(channels=3, num_positions=5, condition=ClassLabel(4, 16), width=16,
-                            depth=2, num_heads=2, head_size=14)
+  model = LatentTransformer(num_positions=5, condition=ClassLabel(4, 16), width=16, depth=2,
+                            num_heads=2, head_size=14)
   latents, inputs = jax.random.normal(jax.random.key(0), (2, 5, 3)), {"label": jnp.array([1, 3])}
   params = model.init(jax.random.key(1), latents, inputs)["params"]
   full = model.apply({"params": params}, latents[:, :-1], inputs)  # prefix 1 + 4 positions

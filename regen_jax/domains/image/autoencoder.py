@@ -68,7 +68,7 @@ class KLLatents(Abstraction):
 
 class KLAutoencoder(ImageStage, AbstractionStage):
   progress_keys = ("recon_mse", "kl")
-  defining_keys = ("model", "kl", "dataset")
+  defining_keys = ("model", "kl", "dataset", "input")
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)

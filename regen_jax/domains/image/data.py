@@ -170,9 +170,9 @@ class CroppedImages:
 
 
 def labels(name: str, split: str, data_dir: str | None) -> np.ndarray:
-  """The labels of `split`, read without decoding its images."""
+  """The labels of `split`, read in batched reads without decoding its images."""
   source = pipeline.data_source(name, split, data_dir, {"image": tfds.decode.SkipDecoding()})
-  return np.asarray([source[i]["label"] for i in range(len(source))], np.int64)
+  return np.asarray([record["label"] for record in pipeline.read_all(source)], np.int64)
 
 
 def load_cropped(name: str, split: str, data_dir: str | None, size: int,

@@ -64,10 +64,11 @@ class ClassConditionalImages:
     return {"label": arrays["label"]}, arrays["image"]
 
   def real_images(self, split: str) -> np.ndarray:
-    """The real images of `split` that samples are scored against."""
+    """The real images of `split` that samples are scored against (of a streamed dataset, the
+    first `num_eval_examples`, 0: all, centre-cropped)."""
     if self.crop_size:
       return data.load_cropped(self.config.dataset, split, self.config.data_dir,
-                               self.crop_size)["image"]
+                               self.crop_size, self.config.num_eval_examples)["image"]
     return data.load(self.config.dataset, split, self.config.data_dir)["image"]
 
   @functools.cached_property

@@ -137,7 +137,7 @@ class VQTokenizer(Abstraction):
 
 
 class Tokenizer(ImageStage, AbstractionStage):
-  defining_keys = ("model", "vq", "dataset")
+  defining_keys = ("model", "vq", "dataset", "input")
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
