@@ -186,7 +186,7 @@ class TokenPrior(ConditionalPrior):
       rng, sample_rng, noise_rng = jax.random.split(rng, 3)
       out = self._trunk(params, tokens, condition)[:, prefix:]
       sampled, log_probs = self._sample_tokens(params, out, sample_rng, cfg.temperature)
-      confidence = jnp.where(unknown, log_probs.sum(-1), jnp.inf)
+      confidence = jnp.where(unknown, position_confidence(log_probs), jnp.inf)
       sampled = jnp.where(unknown[..., None], sampled, tokens)
       confidence = confidence + choice_temperatures[t] * jax.random.gumbel(noise_rng,
                                                                            confidence.shape)
@@ -197,6 +197,14 @@ class TokenPrior(ConditionalPrior):
     tokens = jnp.full((batch, n, self.spec.tokens_per_position), mask_id, jnp.int32)
     unknown = jnp.ones((batch, n), bool)
     return jax.lax.fori_loop(0, cfg.maskgit_steps, step, (tokens, unknown, rng))[0]
+
+
+def position_confidence(log_probs):
+  """MaskGIT's confidence in a sampled position: its tokens' mean log-probability (B, N, T) ->
+  (B, N). Not the sum: summed over a 4×4 pixel patch, a flat black patch (each pixel near
+  certain once the first is drawn) outranks every patch with content, the sampler commits black
+  everywhere first and the Gumbel temperature, tuned for one code per position, cannot undo it."""
+  return log_probs.mean(-1)
 
 
 def maskgit_schedule(positions: int, steps: int, choice_temperature: float):

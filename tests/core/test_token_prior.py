@@ -76,3 +76,11 @@ def test_maskgit_schedule_unmasks_everything_by_its_last_step():
   np.testing.assert_allclose(temperatures[-1], 0.0)
   mask = np.asarray(tokens.random_mask(jax.random.key(0), 64, 49))
   assert mask.sum(1).min() >= 1  # a training row always has a masked position
+
+
+def test_maskgit_confidence_is_per_token_whatever_a_position_holds():
+  one_code = jnp.log(jnp.array([[[0.5], [0.2]]]))  # (B, N, T=1)
+  sixteen_pixels = jnp.repeat(one_code, 16, axis=-1)  # the same certainty in each of 16 tokens
+  np.testing.assert_allclose(tokens.position_confidence(sixteen_pixels),
+                             tokens.position_confidence(one_code), rtol=1e-6)
+  np.testing.assert_allclose(tokens.position_confidence(one_code), one_code[..., 0])
