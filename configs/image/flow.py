@@ -19,40 +19,14 @@ def flow_config(args, stage1: ml_collections.ConfigDict,
                 patch_size: int) -> ml_collections.ConfigDict:
   """A flow prior over the latents `stage1` configures, with DiT patches of `patch_size`:
   shared by this file and pixel_flow.py."""
-  config = config_lib.base()
-  config.stage = "regen_jax.domains.image.prior:ImageFlowPrior"
-  config.stage1 = stage1
-  config.dataset = config.stage1.get_ref("dataset")  # one dataset for both stages
-  config.data_dir = config.stage1.get_ref("data_dir")
-  config.classifier = ml_collections.ConfigDict({
-      "stage": "regen_jax.domains.image.classifier:Classifier", "workdir": ""})
-  config.num_steps = 500
-  config.eval_every = 500  # one evaluation, at the end: sampling costs CPU time
-  config.optimizer.learning_rate = 1e-3
-  config.optimizer.weight_decay = 0.01
-
-  config.model = ml_collections.ConfigDict()
+  config = config_lib.sibling_module(__file__, "../image_priors.py").class_prior_config(
+      "regen_jax.domains.image.prior:ImageFlowPrior", stage1, args.test)
   config.model.patch_size = patch_size
-  config.model.width = 128
-  config.model.depth = 4
-  config.model.num_heads = 4
-  config.model.mlp_ratio = 4
-
   config.flow = ml_collections.ConfigDict()
   config.flow.condition_dropout = 0.1  # training rows without their class (for guidance)
-
-  config.sampling = ml_collections.ConfigDict()
-  config.sampling.steps = 16
+  config.sampling.steps = 4 if args.test else 16
   config.sampling.solver = "euler"  # or "heun" (two evaluations per step)
   config.sampling.guidance = 3.0  # classifier-free guidance; 1 = the conditional model
-  config.sampling.batch_size = 100
-  config.sampling.grid_columns = 10  # samples per class in the PNG grid
-  config.eval_samples_per_class = 100  # for `evaluate`'s scores
-
-  if args.test:
-    config.update_from_flattened_dict({
-        **config_lib.TINY_LOOP, "model.width": 32, "model.depth": 2, "model.num_heads": 2,
-        "eval_samples_per_class": 10, "sampling.steps": 4})
   return config
 
 

@@ -19,35 +19,9 @@ def get_config(arg=None):
   stage1 = config_lib.sibling_module(__file__, "autoencoder.py").get_config(
       "test" if args.test else None)
   stage1.workdir = ""  # a trained autoencoder.py
-  config = config_lib.base()
-  config.stage = "regen_jax.domains.image.prior:ImageMixturePrior"
-  config.stage1 = stage1
-  config.dataset = config.stage1.get_ref("dataset")  # one dataset for both stages
-  config.data_dir = config.stage1.get_ref("data_dir")
-  config.classifier = ml_collections.ConfigDict({
-      "stage": "regen_jax.domains.image.classifier:Classifier", "workdir": ""})
-  config.num_steps = 500
-  config.eval_every = 500  # one evaluation, at the end: sampling costs CPU time
-  config.optimizer.learning_rate = 1e-3
-  config.optimizer.weight_decay = 0.01
-
-  config.model = ml_collections.ConfigDict()  # the flow prior's trunk size
-  config.model.width = 128
-  config.model.depth = 4
-  config.model.num_heads = 4
-  config.model.mlp_ratio = 4
-
+  config = config_lib.sibling_module(__file__, "../image_priors.py").class_prior_config(
+      "regen_jax.domains.image.prior:ImageMixturePrior", stage1, args.test)
   config.mixture = ml_collections.ConfigDict()
-  config.mixture.components = 16  # as GIVT's class-conditional ImageNet models
-
-  config.sampling = ml_collections.ConfigDict()
+  config.mixture.components = 4 if args.test else 16  # 16 as GIVT's class-conditional ImageNet
   config.sampling.temperature = 1.0
-  config.sampling.batch_size = 100
-  config.sampling.grid_columns = 10  # samples per class in the PNG grid
-  config.eval_samples_per_class = 100  # for `evaluate`'s scores
-
-  if args.test:
-    config.update_from_flattened_dict({
-        **config_lib.TINY_LOOP, "model.width": 32, "model.depth": 2, "model.num_heads": 2,
-        "mixture.components": 4, "eval_samples_per_class": 10})
   return config

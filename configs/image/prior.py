@@ -18,37 +18,12 @@ from regen_jax.core import config as config_lib
 def prior_config(args, stage1: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A prior of kind `args.prior` ('ar' | 'maskgit') over the abstraction `stage1` configures:
   shared by this file and direct.py."""
-  config = config_lib.base()
-  config.stage = "regen_jax.domains.image.prior:ImagePrior"
+  config = config_lib.sibling_module(__file__, "../image_priors.py").class_prior_config(
+      "regen_jax.domains.image.prior:ImagePrior", stage1, args.test)
   config.prior = args.prior
-  config.stage1 = stage1
-  config.dataset = config.stage1.get_ref("dataset")  # one dataset for both stages
-  config.data_dir = config.stage1.get_ref("data_dir")
-  config.classifier = ml_collections.ConfigDict({
-      "stage": "regen_jax.domains.image.classifier:Classifier", "workdir": ""})
-  config.num_steps = 500  # ≈ 4.5 min on 2 CPU cores at width 128, depth 4
-  config.eval_every = 500  # one evaluation, at the end: sampling costs CPU time
-  config.optimizer.learning_rate = 1e-3
-  config.optimizer.weight_decay = 0.01
-
-  config.model = ml_collections.ConfigDict()
-  config.model.width = 128
-  config.model.depth = 4
-  config.model.num_heads = 4
-  config.model.mlp_ratio = 4
-
-  config.sampling = ml_collections.ConfigDict()
   config.sampling.temperature = 1.0
   config.sampling.maskgit_steps = 8
   config.sampling.maskgit_choice_temperature = 4.5
-  config.sampling.batch_size = 100
-  config.sampling.grid_columns = 10  # samples per class in the PNG grid
-  config.eval_samples_per_class = 100  # for `evaluate`'s scores
-
-  if args.test:
-    config.update_from_flattened_dict({
-        **config_lib.TINY_LOOP, "model.width": 32, "model.depth": 2, "model.num_heads": 2,
-        "eval_samples_per_class": 10})
   return config
 
 
