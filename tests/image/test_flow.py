@@ -2,6 +2,7 @@
 same latents), and the pixel flow baseline; the ODE sampler, classifier-free guidance and their
 clear errors."""
 
+import functools
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -181,7 +182,7 @@ def test_autoencoder_patch_gan_joins_at_its_start_step(tiny_validation):
   params, stats = stage.init(jax.random.key(0), batch)
   assert set(params) == {"encoder", "decoder", "discriminator"}
   loss_of = lambda stage, params, step: jax.value_and_grad(stage.loss, has_aux=True)(
-      params, stats, batch, jax.random.key(1), jnp.int32(step))
+      params, stats, batch, jax.random.key(1), step, phase=stage.phase(step))
   (before, _), grads_before = loss_of(stage, params, 0)
   (without, _), _ = loss_of(plain, {k: params[k] for k in ("encoder", "decoder")}, 0)
   np.testing.assert_allclose(before, without, rtol=1e-6)  # before its start: the plain loss
@@ -189,3 +190,9 @@ def test_autoencoder_patch_gan_joins_at_its_start_step(tiny_validation):
   (after, (metrics, _)), grads_after = loss_of(stage, params, 1)
   assert after != before and metrics["discriminator"] > 0
   assert any(np.any(g) for g in jax.tree.leaves(grads_after["discriminator"]))
+  flops = lambda stage, params, step: jax.jit(functools.partial(
+      stage.loss, phase=stage.phase(step))).lower(
+          params, stats, batch, jax.random.key(1), step).cost_analysis()["flops"]
+  plain_params = {k: params[k] for k in ("encoder", "decoder")}
+  assert flops(stage, params, 0) == flops(plain, plain_params, 0)  # no discriminator runs
+  assert flops(stage, params, 1) > flops(plain, plain_params, 1)

@@ -103,7 +103,12 @@ class KLAutoencoder(ImageStage, AbstractionStage):
                                                     to_float(batch["image"]))
     return params, {"latent_mean": jnp.mean(mean), "latent_mean_square": jnp.mean(mean ** 2)}
 
-  def loss(self, params, stats, batch, rng, step):
+  def phase(self, step):
+    """With a patch GAN, whether its discriminator runs at `step` (one compiled step each)."""
+    return self.adversary.active(step) if self.adversary else None
+
+  def loss(self, params, stats, batch, rng, step, phase=None):
+    del step
     images = to_float(batch["image"])
     mean, log_variance = self.posterior(params, batch["image"])
     latents = mean + jnp.exp(0.5 * log_variance) * jax.random.normal(rng, mean.shape)
@@ -115,8 +120,8 @@ class KLAutoencoder(ImageStage, AbstractionStage):
              "latent_mean_square": (decay * stats["latent_mean_square"]
                                     + (1 - decay) * jnp.mean(observed ** 2))}
     loss, metrics = recon_mse + self.config.kl.weight * kl, {"recon_mse": recon_mse, "kl": kl}
-    if self.adversary:
-      adversarial, adv_metrics = self.adversary.loss(params, images, recon, step)
+    if phase:
+      adversarial, adv_metrics = self.adversary.loss(params, images, recon)
       loss, metrics = loss + adversarial, {**metrics, **adv_metrics}
     return loss, (metrics, stats)
 

@@ -73,7 +73,8 @@ class PatchDiscriminator(nn.Module):
 class PatchAdversary:
   """A hinge-GAN patch discriminator beside an image stage 1's reconstruction loss (VQGAN, latent
   diffusion's autoencoders): from `settings.start_step`, the generator term weighted by
-  `settings.weight`; its parameters are the stage's `params["discriminator"]`."""
+  `settings.weight`; its parameters are the stage's `params["discriminator"]`. The stage's loss
+  phase (`Stage.phase`) is `active(step)`, so no step before the start runs the discriminator."""
 
   def __init__(self, settings, dtype):
     self.settings, self.discriminator = settings, PatchDiscriminator(dtype=dtype)
@@ -87,7 +88,10 @@ class PatchAdversary:
   def init(self, rng, images):
     return self.discriminator.init(rng, images)["params"]
 
-  def loss(self, params, images, recon, step):
+  def active(self, step: int) -> bool:
+    return step >= self.settings.start_step
+
+  def loss(self, params, images, recon):
     """Hinge GAN in one backward pass: each term sees the other player's values as constants."""
     disc = lambda p, x: self.discriminator.apply({"params": p}, x)
     fake_for_generator = disc(jax.lax.stop_gradient(params["discriminator"]), recon)
@@ -95,8 +99,7 @@ class PatchAdversary:
     discriminator = (jnp.mean(jax.nn.relu(1 - disc(params["discriminator"], images)))
                      + jnp.mean(jax.nn.relu(1 + disc(params["discriminator"],
                                                      jax.lax.stop_gradient(recon)))))
-    active = (step >= self.settings.start_step).astype(jnp.float32)
-    loss = active * (self.settings.weight * generator + discriminator)
+    loss = self.settings.weight * generator + discriminator
     return loss, {"generator_adv": generator, "discriminator": discriminator}
 
 

@@ -173,7 +173,12 @@ class Tokenizer(ImageStage, AbstractionStage):
       params["discriminator"] = self.adversary.init(disc_rng, images)
     return params, self.quantizer.init(z, kmeans_rng)
 
-  def loss(self, params, vq_state, batch, rng, step):
+  def phase(self, step):
+    """With a patch GAN, whether its discriminator runs at `step` (one compiled step each)."""
+    return self.adversary.active(step) if self.adversary else None
+
+  def loss(self, params, vq_state, batch, rng, step, phase=None):
+    del step
     cfg = self.config
     images = to_float(batch["image"])
     z = self.encoder.apply({"params": params["encoder"]}, images)
@@ -182,8 +187,8 @@ class Tokenizer(ImageStage, AbstractionStage):
     recon_mse = jnp.mean((recon - images) ** 2)
     loss = recon_mse + cfg.vq.commitment_cost * commitment
     metrics = {"recon_mse": recon_mse, "commitment": commitment}
-    if self.adversary:
-      adversarial, adv_metrics = self.adversary.loss(params, images, recon, step)
+    if phase:
+      adversarial, adv_metrics = self.adversary.loss(params, images, recon)
       loss, metrics = loss + adversarial, {**metrics, **adv_metrics}
 
     counts = jnp.bincount(ids.reshape(-1), length=self.quantizer.vocab_size)
