@@ -111,3 +111,19 @@ def test_patch_head_prior_loss_falls_on_real_pixels(patch_head_prior):
     params, opt_state, loss = step(params, opt_state, jax.random.key(i))
     losses.append(float(loss))
   assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+
+
+def test_autoregressive_trunk_scores_each_patch_from_the_patches_before_it(data_dir):
+  """The trunk's output at position i feeds patch i's head (shifted by the condition prefix):
+  patch i's NLL changes with patch i - 1 (its own targets aside) and not with any patch after i."""
+  stage = stage_lib.build(config("image/direct.py:prior=ar,test"))
+  batch = {k: v[:2] for k, v in stage.example_batch(2).items()}
+  params, _ = stage.init(jax.random.key(0), batch)
+  batch["tokens"] = jax.random.randint(jax.random.key(1), (2, 49, 16), 0, 16)
+  nll = lambda tokens: stage._token_nll(params, {**batch, "tokens": tokens}, jax.random.key(2))[0]
+  before = nll(batch["tokens"])
+  later_changed = nll(batch["tokens"].at[:, 21:].set((batch["tokens"][:, 21:] + 1) % 16))
+  np.testing.assert_allclose(later_changed[:, :21], before[:, :21], rtol=1e-5)
+  earlier_changed = nll(batch["tokens"].at[:, 19].set((batch["tokens"][:, 19] + 1) % 16))
+  np.testing.assert_allclose(earlier_changed[:, :19], before[:, :19], rtol=1e-5)
+  assert not np.allclose(earlier_changed[:, 20], before[:, 20], rtol=1e-3)
