@@ -5,6 +5,7 @@
 #   its pixel twin (the same MaskGIT over pixel patches, an autoregressive head in each)
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
+# make demo-text: definitions of held-out WordNet lemmas, record -> plan -> text (2 CPU cores)
 # make test: the test suite (what CI runs)
 # make test-slow: the tests marked slow (minutes each), left out of make test
 PYTHON ?= python3
@@ -44,7 +45,15 @@ RECOGNIZER := --config configs/asr/recognizer.py --workdir $(ASR_RUNS)/recognize
 ASR_DIRECT := --config configs/asr/direct.py --workdir $(ASR_RUNS)/direct
 HELD_OUT_WAV := $(ASR_RUNS)/held_out_voice.wav
 
-.PHONY: demo demo-image demo-image-vq demo-tts demo-asr test test-slow venv clean
+TEXT_RUNS ?= runs/text
+REALIZER := --config configs/text/realizer.py --workdir $(TEXT_RUNS)/realizer
+PLANNER := --config configs/text/planner.py --workdir $(TEXT_RUNS)/planner \
+  --config.stage1.workdir=$(TEXT_RUNS)/realizer
+TEXT_DIRECT := --config configs/text/direct.py --workdir $(TEXT_RUNS)/direct
+WORDNET := /usr/share/wordnet/data.noun
+RECORD := '{"lemma": "lighthouse", "pos": "noun", "lexfile": "noun.artifact", "hypernym": "tower"}'
+
+.PHONY: demo demo-image demo-image-vq demo-tts demo-asr demo-text test test-slow venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -60,6 +69,10 @@ $(FASHION_MNIST):
 # The offline speech corpus: espeak-ng reading sentences of Debian's fortunes.
 $(ESPEAK) $(FORTUNES):
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fortunes
+
+# WordNet 3.0 as Debian ships it (read where installed, never copied).
+$(WORDNET):
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wordnet-base
 
 demo: venv $(FASHION_MNIST)
 	$(RUN) train $(CLASSIFIER)
@@ -117,10 +130,22 @@ demo-asr: venv $(ESPEAK) $(FORTUNES)
 	$(RUN) sample $(ASR_DIRECT) --audio $(HELD_OUT_WAV)
 	$(BIN)/python experiments/asr_demo_summary.py $(ASR_RUNS)
 
-test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
+# Definitions of held-out WordNet lemmas: record -> plan -> definition beside record -> definition.
+demo-text: venv $(WORDNET)
+	$(RUN) train $(REALIZER)
+	$(RUN) train $(PLANNER)
+	$(RUN) train $(TEXT_DIRECT)
+	$(RUN) evaluate $(REALIZER) --config.eval_split=test
+	$(RUN) evaluate $(PLANNER) --config.eval_split=test
+	$(RUN) evaluate $(TEXT_DIRECT) --config.eval_split=test
+	$(RUN) sample $(PLANNER) --record $(RECORD) --output $(TEXT_RUNS)/regen_sample.txt
+	$(RUN) sample $(TEXT_DIRECT) --record $(RECORD) --output $(TEXT_RUNS)/direct_sample.txt
+	$(BIN)/python experiments/text_demo_summary.py $(TEXT_RUNS)
+
+test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 tests
 
-test-slow: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES)
+test-slow: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 -m slow tests
 
 clean:
