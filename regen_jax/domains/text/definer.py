@@ -5,6 +5,7 @@
 """
 
 from regen_jax.domains.text import vocabulary as vocabulary_lib
+from regen_jax.domains.text.abstractions import sequences
 from regen_jax.domains.text.generation import TextPrior
 from regen_jax.errors import UserError
 from regen_jax.stages.base import SampleFlag
@@ -22,7 +23,8 @@ class Definer(TextPrior):
 
   def examples(self, split):
     records = self.records(split)
-    ids = self.ids([vocabulary_lib.record_text(r) for r in records], self.prefix_length)
+    ids = sequences(self.vocabulary, [vocabulary_lib.record_text(r) for r in records],
+                    self.prefix_length)
     return {"record": ids}, [r["definition"] for r in records]
 
   def sample(self, params, model_state, path, record=None):

@@ -89,9 +89,6 @@ class TextPrior(TokenPrior):
              (record["definition"], self.limits.max_gloss_tokens))
     return all(len(self.vocabulary.processor.encode(text)) < limit for text, limit in texts)
 
-  def ids(self, texts: list[str], length: int) -> np.ndarray:
-    return np.stack([self.vocabulary.sequence(text, length) for text in texts])
-
   # ---- decoding
   def strategy(self, name: str | None = None) -> decoding.Strategy:
     return decoding.Strategy.from_config(self.config.sampling, name)

@@ -24,7 +24,8 @@ class Realizer(TextPrior, AbstractionStage):
 
   def examples(self, split):
     definitions = [r["definition"] for r in self.records(split)]
-    return ({"plan": self.ids([plan_rule.plan(d) for d in definitions], self.prefix_length)},
+    plans = [plan_rule.plan(d) for d in definitions]
+    return ({"plan": sequences(self.vocabulary, plans, self.prefix_length)},
             definitions)
 
   def abstraction(self, params, model_state, step):
