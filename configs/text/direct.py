@@ -16,5 +16,5 @@ def get_config(arg=None):
   args = config_lib.parse_arg(arg)
   config = text_model.text_config("regen_jax.domains.text.definer:Definer", None, args.test)
   if not args.test:
-    config.num_steps = 1400  # the realizer's and planner's FLOPs together (experiments/text_demo_summary.py)
+    config.num_steps = 930  # the realizer's and planner's FLOPs together (experiments/text_demo_summary.py)
   return config

@@ -44,7 +44,7 @@ def _language_model(dataset: str, data_dir: str | None) -> text_metrics.TrigramM
 
 class TextPrior(TokenPrior):
   """A text stage: `condition_key` names its X ("record" or "plan")."""
-  runtime_keys = ("sampling", "num_decoded", "eval_strategies")
+  runtime_keys = ("sampling", "num_decoded", "num_decoded_full", "eval_strategies")
   condition_key: str
 
   def __init__(self, config, workdir):
@@ -135,13 +135,13 @@ class TextPrior(TokenPrior):
 
   # ---- evaluation
   def on_eval(self, params, model_state, step, full=False):
-    """Decodes the evaluation split's first `num_decoded` examples (every one, and by every
-    strategy of `eval_strategies`, in `evaluate`) and scores the definitions; writes the first
-    examples beside them (samples/definitions_<split>_<step>.json)."""
+    """Decodes the evaluation split's first `num_decoded` examples greedily (`num_decoded_full`,
+    by every strategy of `eval_strategies`, in `evaluate`) and scores the definitions; writes the
+    first examples beside them (samples/definitions_<split>_<step>.json)."""
     del model_state
     split, config = self.config.eval_split, self.config
     condition, references = self.examples(split)
-    count = None if full else config.num_decoded
+    count = config.num_decoded_full if full else config.num_decoded
     condition = {k: v[:count] for k, v in condition.items()}
     references, shown, metrics = references[:count], [], {}
     for name in (config.eval_strategies if full else ("greedy",)):
