@@ -2,13 +2,19 @@
 builder."""
 
 import glob
+import json
 
 from array_record.python import array_record_module
 import numpy as np
 import pytest
 from tensorflow_datasets.proto import tf_example_pb2
 
-from regen_jax.domains.music import analyses, chords, corpus, data
+from regen_jax.domains.music import abstractions, analyses, chords, corpus, data, metrics
+from regen_jax.domains.music import notation, windows
+from regen_jax.errors import UserError
+from tests.helpers import assert_one_error_line, cli, logged
+
+TINY = "regen_chorales/tiny"
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +139,152 @@ def test_builder_is_deterministic_and_transposes_training_chorales_within_the_vo
       assert ranges.low[voice] <= sounding.min() and sounding.max() <= ranges.high[voice]
   assert all(0 in found for found in shifts.values())
   assert sum(map(len, shifts.values())) > 2 * len(shifts)  # most chorales move somewhere
+
+
+def _window(columns) -> np.ndarray:
+  """One window (of `windows.WINDOW_BEATS` beats) of C major chords, a column per beat, the
+  last repeated to fill it."""
+  columns = list(columns) + [columns[-1]] * (windows.WINDOW_BEATS - len(columns))
+  chorale = _chorale(columns, fermata_from=windows.WINDOW_BEATS - 1)
+  window = np.zeros(1, windows.WINDOW)
+  window["pitches"], window["onsets"] = chorale.pitches, chorale.onsets
+  window["fermatas"] = chorale.fermatas
+  return window
+
+
+def test_harmony_scores_count_parallels_crossings_chord_tones_and_cadences():
+  good = _window([(72, 67, 64, 48), (71, 67, 62, 43), (72, 67, 64, 48)])  # I V I, contrary
+  parallel = _window([(72, 67, 64, 48), (74, 69, 65, 50)])  # every voice up a step
+  crossed = _window([(72, 76, 64, 48)])  # alto above soprano
+  ranges = data.VoiceRanges((60, 55, 48, 45), (81, 74, 69, 62))
+  assert metrics.parallels_per_100_beats(good) == 0
+  # Octaves in soprano and bass (24 -> 24 semitones), fifths in alto and bass (19 -> 19).
+  assert metrics.parallels_per_100_beats(parallel) == 100 * 2 / windows.WINDOW_BEATS
+  assert metrics.crossings(good) == 0 and metrics.crossings(crossed) == pytest.approx(1 / 3)
+  assert metrics.chord_tone_ratio(good, metrics._notes(good)) == 1  # pylint: disable=protected-access
+  assert metrics.fermata_cadences(good) == 0  # a fermata on a repeated I: no cadence
+  cadence = _window([(72, 67, 64, 48)] * 14 + [(71, 65, 62, 43), (72, 64, 55, 48)])
+  assert metrics.fermata_cadences(cadence) == 1
+  scores = metrics.scores(good, good, ranges)
+  assert scores["note_accuracy_bass"] == 1 and scores["pitch_class_overlap"] == 1
+  # The bass's G2 (43) under A2: one beat of the lower voices' 3 x 16.
+  assert metrics.out_of_range(good, ranges) == pytest.approx(1 / 48)
+
+
+@pytest.fixture(scope="module")
+def music_data_dir(data_dir):
+  data.RegenChorales(config="tiny", data_dir=data_dir,
+                     file_format="array_record").download_and_prepare()
+  return data_dir
+
+
+def test_windows_tile_a_chorale_and_their_templates_are_the_chorale_s(music_data_dir):
+  record = data.load(TINY, "test", music_data_dir)[0]
+  cut = windows.cut(record, None)
+  first_beat = int(record["first_downbeat"]) % corpus.STEPS_PER_BEAT
+  starts = windows.window_starts(record["pitches"].shape[1], int(record["first_downbeat"]), None)
+  assert starts[0] == first_beat and len(starts) == len(cut)
+  assert all(b - a == windows.WINDOW_STEPS for a, b in zip(starts[:-2], starts[1:-1]))
+  assert record["pitches"].shape[1] - (starts[-1] + windows.WINDOW_STEPS) < corpus.STEPS_PER_BEAT
+  whole = chords.chords(corpus.Chorale("", record["pitches"], record["onsets"],
+                                       record["fermatas"], int(record["tonic"]), "", "",
+                                       int(record["first_downbeat"])))
+  for window, template, start in zip(cut, abstractions.templates(cut), starts):
+    np.testing.assert_array_equal(window["pitches"],
+                                  record["pitches"][:, start:start + windows.WINDOW_STEPS])
+    beat = (start - first_beat) // corpus.STEPS_PER_BEAT
+    np.testing.assert_array_equal(template[:, 0], whole[beat:beat + windows.WINDOW_BEATS])
+    np.testing.assert_array_equal(window["chords"], whole[beat:beat + windows.WINDOW_BEATS])
+
+
+def test_voice_tokens_round_trip(music_data_dir):
+  cut = np.concatenate([windows.cut(r, 2) for r in data.load(TINY, "train", music_data_dir)])
+  pitches, onsets = windows.voice_pitches(windows.voice_tokens(cut["pitches"], cut["onsets"]))
+  np.testing.assert_array_equal(pitches, cut["pitches"])
+  np.testing.assert_array_equal(onsets, cut["onsets"])
+  tokens = windows.lower_voices(cut[:3])
+  np.testing.assert_array_equal(windows.with_lower_voices(cut[:3], tokens)["pitches"],
+                                cut["pitches"][:3])
+
+
+@pytest.fixture(scope="module")
+def trained_music(tmp_path_factory, music_data_dir):
+  """The regen pipeline trained once, tiny: the voicing stage (autoregressive) and the planner
+  (masked; the direct model is the planner's class over the voices rule)."""
+  root = tmp_path_factory.mktemp("music")
+  steps = "--config.num_steps=40"
+  cli("train", "music/voicing.py:test", root / "voicing", steps)
+  cli("train", "music/planner.py:prior=maskgit,test", root / "planner", steps,
+      f"--config.stage1.workdir={root / 'voicing'}")
+  return root
+
+
+def test_music_stages_learn_and_harmonise_test_melodies(trained_music):
+  for stage in ("voicing", "planner"):
+    losses = [row["loss"] for row in logged(trained_music / stage) if "loss" in row]
+    assert losses[-1] < losses[0] - 0.5, (stage, losses)
+  result = cli("evaluate", "music/planner.py:prior=maskgit,test", trained_music / "planner",
+               f"--config.stage1.workdir={trained_music / 'voicing'}", "--config.eval_split=test")
+  scores = json.loads(result.stdout.strip().splitlines()[-1])
+  assert scores["num_windows"] >= 2 and scores["bach_chord_tone_ratio"] > 0.7
+  # Bach's few are passing tones (counted: every change of any voice is a move).
+  assert scores["bach_parallels_per_100"] < 6 and scores["bach_out_of_range"] < 0.1
+  for key in ("note_accuracy_alto", "chord_tone_ratio", "crossings", "duration_overlap"):
+    assert 0 <= scores[f"generated_{key}"] <= 1
+
+
+def _melody_file(path, notes, parts=1, meter="4/4") -> str:
+  """A MusicXML file of `parts` parts, each the `notes` (music21 notes and rests)."""
+  music21 = corpus._music21()  # pylint: disable=protected-access
+  score = music21.stream.Score()
+  for _ in range(parts):
+    part = music21.stream.Part([music21.meter.TimeSignature(meter)])
+    for note in notes:
+      part.append(note.__deepcopy__())
+    score.append(part)
+  score.write("musicxml", fp=str(path))
+  return str(path)
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("garbage", "does not parse"), ("rests", "no notes"), ("duet", "2 parts"),
+    ("high", "outside the soprano"), ("triplets", "grid cannot hold"), ("long", "over this")])
+def test_melody_files_are_refused_in_one_line(tmp_path, case, fragment):
+  music21 = corpus._music21()  # pylint: disable=protected-access
+  note = lambda name, length=1.0: music21.note.Note(name, quarterLength=length)
+  path = tmp_path / f"{case}.musicxml"
+  if case == "garbage":
+    path.write_text("<score-partwise><part>not music")
+  else:
+    notes = {"rests": [music21.note.Rest(quarterLength=4)],
+             "duet": [note("C5")] * 4, "high": [note("C7")] * 4,
+             "triplets": [note("C5", 1 / 3)] * 3, "long": [note("C5", 4)] * 300}[case]
+    _melody_file(path, notes, parts=2 if case == "duet" else 1)
+  with pytest.raises(UserError, match=fragment) as error:
+    notation.read_melody(str(path), (60, 81))
+  assert "\n" not in str(error.value)
+
+
+def test_sample_harmonises_a_melody_file_and_refuses_a_bad_one_writing_nothing(
+    trained_music, tmp_path):
+  music21 = corpus._music21()  # pylint: disable=protected-access
+  melody = [music21.note.Note(name, quarterLength=1.0) for name in
+            "G4 G4 A4 B4 C5 B4 A4 G4 A4 B4 C5 D5 C5 B4 A4 G4".split()]
+  melody[-1].expressions.append(music21.expressions.Fermata())
+  source = _melody_file(tmp_path / "tune.musicxml", melody)
+  out = tmp_path / "out" / "tune_harmonised.musicxml"
+  link = f"--config.stage1.workdir={trained_music / 'voicing'}"
+  cli("sample", "music/planner.py:prior=maskgit,test", trained_music / "planner", link,
+      "--melody", source, "--output", str(out))
+  score = music21.converter.parse(str(out))
+  assert len(score.parts) == 4
+  assert [n.pitch.midi for n in score.parts[0].flatten().notes] == [n.pitch.midi for n in melody]
+  assert (tmp_path / "out" / "tune_harmonised.mid").stat().st_size > 100
+  assert (tmp_path / "out" / "tune_harmonised.png").stat().st_size > 100
+  bad = tmp_path / "bad.musicxml"
+  bad.write_text("not a score")
+  refused = tmp_path / "refused.musicxml"
+  result = cli("sample", "music/planner.py:prior=maskgit,test", trained_music / "planner", link,
+               "--melody", str(bad), "--output", str(refused), check=False)
+  assert_one_error_line(result, "does not parse")
+  assert not refused.exists()

@@ -56,8 +56,9 @@ def _music21():
 
 
 def chorale_names() -> list[str]:
-  """Every chorale of the corpus ("bach/bwv269", ...), in music21's order (371)."""
-  return list(_music21().corpus.chorales.Iterator(returnType="filename"))
+  """Every chorale of the corpus ("bach/bwv269", ...) once, in music21's order: 350 works (its
+  Riemenschneider numbering, 371, lists some twice)."""
+  return list(dict.fromkeys(_music21().corpus.chorales.Iterator(returnType="filename")))
 
 
 def _steps(quarter_length, what: str) -> int:

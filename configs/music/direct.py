@@ -1,0 +1,16 @@
+"""Music, the direct baseline X -> Y: melody -> alto, tenor and bass, the same family, size and
+budget as the regen pipeline's stages.
+
+  python -m regen_jax train --config configs/music/direct.py --workdir runs/music/direct
+Arguments: prior=ar|maskgit, test (tiny).
+"""
+
+from regen_jax.core import config as config_lib
+
+music_model = config_lib.sibling_module(__file__, "../music_model.py")
+
+
+def get_config(arg=None):
+  args = config_lib.parse_arg(arg, prior="ar")
+  return music_model.music_config("regen_jax.domains.music.harmony:Harmonizer", None,
+                                  args.prior, args.test)
