@@ -6,6 +6,7 @@
 # make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make demo-text: definitions of held-out WordNet lemmas, record -> plan -> text (2 CPU cores)
+# make demo-music: Bach chorale melodies harmonised, melody -> chords -> voices (2 CPU cores)
 # make test: the test suite (what CI runs)
 # make test-slow: the tests marked slow (minutes each), left out of make test
 PYTHON ?= python3
@@ -50,10 +51,17 @@ REALIZER := --config configs/text/realizer.py --workdir $(TEXT_RUNS)/realizer
 PLANNER := --config configs/text/planner.py --workdir $(TEXT_RUNS)/planner \
   --config.stage1.workdir=$(TEXT_RUNS)/realizer
 TEXT_DIRECT := --config configs/text/direct.py --workdir $(TEXT_RUNS)/direct
+MUSIC_RUNS ?= runs/music
+VOICING := --config configs/music/voicing.py --workdir $(MUSIC_RUNS)/voicing
+HARMONIZER := --config configs/music/planner.py --workdir $(MUSIC_RUNS)/planner \
+  --config.stage1.workdir=$(MUSIC_RUNS)/voicing
+MUSIC_DIRECT := --config configs/music/direct.py --workdir $(MUSIC_RUNS)/direct
+FLUIDSYNTH := /usr/bin/fluidsynth
 WORDNET := /usr/share/wordnet/data.noun
 RECORD := '{"lemma": "lighthouse", "pos": "noun", "lexfile": "noun.artifact", "hypernym": "tower"}'
 
-.PHONY: demo demo-image demo-image-vq demo-tts demo-asr demo-text test test-slow venv clean
+.PHONY: demo demo-image demo-image-vq demo-tts demo-asr demo-text demo-music test test-slow venv \
+  clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -73,6 +81,10 @@ $(ESPEAK) $(FORTUNES):
 # WordNet 3.0 as Debian ships it (read where installed, never copied).
 $(WORDNET):
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wordnet-base
+
+# The harmonisations' audio: fluidsynth with the General-MIDI soundfont.
+$(FLUIDSYNTH):
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fluidsynth fluid-soundfont-gm
 
 demo: venv $(FASHION_MNIST)
 	$(RUN) train $(CLASSIFIER)
@@ -141,6 +153,22 @@ demo-text: venv $(WORDNET)
 	$(RUN) sample $(PLANNER) --record $(RECORD) --output $(TEXT_RUNS)/regen_sample.txt
 	$(RUN) sample $(TEXT_DIRECT) --record $(RECORD) --output $(TEXT_RUNS)/direct_sample.txt
 	$(BIN)/python experiments/text_demo_summary.py $(TEXT_RUNS)
+
+# Bach chorale melodies harmonised: melody -> chord template -> alto, tenor, bass beside melody ->
+# alto, tenor, bass; the corpus is read from the music21 wheel.
+demo-music: venv $(FLUIDSYNTH)
+	$(RUN) train $(VOICING)
+	$(RUN) train $(HARMONIZER)
+	$(RUN) train $(MUSIC_DIRECT)
+	$(RUN) evaluate $(VOICING) --config.eval_split=test
+	$(RUN) evaluate $(HARMONIZER) --config.eval_split=test
+	$(RUN) evaluate $(MUSIC_DIRECT) --config.eval_split=test
+	$(RUN) sample $(HARMONIZER) --output $(MUSIC_RUNS)/regen_sample.musicxml \
+	  --wav $(MUSIC_RUNS)/regen_sample.wav
+	$(RUN) sample $(MUSIC_DIRECT) --output $(MUSIC_RUNS)/direct_sample.musicxml \
+	  --wav $(MUSIC_RUNS)/direct_sample.wav
+	$(BIN)/python experiments/music_template.py $(MUSIC_RUNS)/template.json > /dev/null
+	$(BIN)/python experiments/music_demo_summary.py $(MUSIC_RUNS)
 
 test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 tests

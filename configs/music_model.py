@@ -25,10 +25,10 @@ def music_config(stage: str, stage1: ml_collections.ConfigDict | None, prior: st
     config.dataset = stage1.get_ref("dataset")
     config.data_dir = stage1.get_ref("data_dir")
   config.stage1 = stage1
-  config.num_steps = 1500
+  config.num_steps = 800  # ≈ 5 min on 2 CPU cores (the direct model: 1245, the same FLOPs)
   config.batch_size = 32
-  config.eval_every = 500
-  config.checkpoint_every = 500
+  config.eval_every = 400
+  config.checkpoint_every = 400
   config.optimizer.learning_rate = 1e-3
   config.optimizer.weight_decay = 0.01
 
@@ -46,7 +46,7 @@ def music_config(stage: str, stage1: ml_collections.ConfigDict | None, prior: st
   config.sampling.maskgit_steps = 8
   config.sampling.maskgit_choice_temperature = 2.0
   config.sampling.batch_size = 128
-  config.num_generated = 128  # evaluation windows harmonised in training (every one in evaluate)
+  config.num_generated = 64  # validation windows harmonised in training (every one in evaluate)
 
   if test:
     config.update_from_flattened_dict({

@@ -19,6 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from regen_jax.domains.music import abstractions, corpus, data, metrics, notation, windows
 from regen_jax.domains.music import chords as chords_lib
@@ -88,7 +89,10 @@ class MusicPrior(TokenPrior):
     return self._windows[split]
 
   def examples(self, split):
-    batch = self.windows(split)
+    return self._conditioned(self.windows(split))
+
+  def _conditioned(self, batch: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(this stage's condition arrays, Y) of windows."""
     condition = windows.melody(batch)
     if self.uses_template:
       condition.update(abstractions.template_condition(abstractions.stored_templates(batch)))
@@ -105,17 +109,39 @@ class MusicPrior(TokenPrior):
 
   def harmonised(self, params, batch: np.ndarray, seed: int) -> np.ndarray:
     """`batch` windows with their lower voices generated from their melodies."""
-    condition = windows.melody(batch)
-    if self.uses_template:
-      condition.update(abstractions.template_condition(abstractions.stored_templates(batch)))
+    condition, _ = self._conditioned(batch)
     tokens = self.sample_y(params, condition, jax.random.key(seed))
     return windows.with_lower_voices(batch, tokens)
 
   # ---- evaluation
+  @functools.cached_property
+  def _voice_nll(self):
+    """jit(fn(params, tokens (B, steps, 3), condition) -> NLL (B, 3) of each voice's tokens,
+    teacher-forced): the autoregressive family's exact likelihood, split by voice."""
+    prefix = self.model.condition.length
+
+    def nll(params, tokens, condition):
+      out = self._trunk(params, tokens[:, :-1], condition)[:, prefix - 1:]
+      logits = self._logits(params, out, tokens)
+      return optax.softmax_cross_entropy_with_integer_labels(logits, tokens).mean(1)
+    return jax.jit(nll)
+
+  def voice_nll(self, params, batch: np.ndarray) -> dict[str, float]:
+    """Mean NLL per sixteenth of each lower voice of `batch` (nats), given its condition."""
+    condition, _ = self._conditioned(batch)
+    tokens = windows.lower_voices(batch)
+    size = self.config.sampling.batch_size
+    nll = np.concatenate([np.asarray(self._voice_nll(
+        params, tokens[i:i + size], {k: v[i:i + size] for k, v in condition.items()}))
+        for i in range(0, len(batch), size)])
+    return {f"nll_{voice}": float(nll[:, v].mean())
+            for v, voice in enumerate(corpus.VOICES[1:])}
+
   def on_eval(self, params, model_state, step, full=False):
     """Harmonises the evaluation split's first `num_generated` windows (every one in
-    `evaluate`) and scores them beside Bach's (`metrics.py`); writes the scores' inputs'
-    first window as JSON tokens beside them (samples/harmony_<split>_<step>.json)."""
+    `evaluate`) and scores them beside Bach's (`metrics.py`), with each voice's NLL for an
+    autoregressive stage that writes the voices; writes the first window's pitches, generated
+    and Bach's, beside them (samples/harmony_<split>_<step>.json)."""
     del model_state
     split = self.config.eval_split
     reference = self.windows(split)[:None if full else self.config.num_generated]
@@ -126,7 +152,9 @@ class MusicPrior(TokenPrior):
     with open(self.output_path(f"harmony_{split}_{step:07d}.json"), "w") as f:
       json.dump({"generated": generated["pitches"][0].tolist(),
                  "bach": reference["pitches"][0].tolist()}, f)
-    return {**{f"generated_{k}": v for k, v in scores.items()},
+    likelihoods = (self.voice_nll(params, reference) if self.config.prior == "ar"
+                   and isinstance(self.stage1, abstractions.Voices) else {})
+    return {**likelihoods, **{f"generated_{k}": v for k, v in scores.items()},
             **{f"bach_{k}": v for k, v in bach.items() if not k.startswith("note_accuracy")},
             "num_windows": float(len(reference))}
 
