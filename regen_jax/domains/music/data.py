@@ -81,7 +81,7 @@ class RegenChorales(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version(f"1.0.{chords_lib.RULE_VERSION}")
   BUILDER_CONFIGS = [
       ChoraleConfig(name="full", description="every chorale of the corpus in four voices the "
-                    "grid holds (345 of 371), training ones transposed"),
+                    "grid holds (327 of 350), training ones transposed"),
       ChoraleConfig(name="tiny", description="the corpus's first 16 chorales (tests)",
                     num_chorales=16),
   ]
