@@ -248,7 +248,9 @@ def _melody_file(path, notes, parts=1, meter="4/4") -> str:
 
 @pytest.mark.parametrize("case, fragment", [
     ("garbage", "does not parse"), ("rests", "no notes"), ("duet", "2 parts"),
-    ("high", "outside the soprano"), ("triplets", "grid cannot hold"), ("long", "over this")])
+    ("high", "outside the soprano"), ("triplets", "grid cannot hold"),
+    ("five_eighths", "not a whole number of quarter beats"), ("nine_halves", "bars are longer"),
+    ("long", "over this")])
 def test_melody_files_are_refused_in_one_line(tmp_path, case, fragment):
   music21 = corpus._music21()  # pylint: disable=protected-access
   note = lambda name, length=1.0: music21.note.Note(name, quarterLength=length)
@@ -258,11 +260,25 @@ def test_melody_files_are_refused_in_one_line(tmp_path, case, fragment):
   else:
     notes = {"rests": [music21.note.Rest(quarterLength=4)],
              "duet": [note("C5")] * 4, "high": [note("C7")] * 4,
-             "triplets": [note("C5", 1 / 3)] * 3, "long": [note("C5", 4)] * 300}[case]
-    _melody_file(path, notes, parts=2 if case == "duet" else 1)
+             "triplets": [note("C5", 1 / 3)] * 3, "five_eighths": [note("C5", 2.5)] * 2,
+             "nine_halves": [note("C5", 18)], "long": [note("C5", 4)] * 300}[case]
+    meter = {"five_eighths": "5/8", "nine_halves": "9/2"}.get(case, "4/4")
+    _melody_file(path, notes, parts=2 if case == "duet" else 1, meter=meter)
   with pytest.raises(UserError, match=fragment) as error:
     notation.read_melody(str(path), (60, 81))
   assert "\n" not in str(error.value)
+
+
+def test_a_midi_melody_reads_like_its_musicxml(tmp_path):
+  music21 = corpus._music21()  # pylint: disable=protected-access
+  notes = [music21.note.Note(name, quarterLength=length) for name, length in
+           (("E5", 1), ("D5", 0.5), ("C5", 0.5), ("D5", 2), ("G4", 4))]
+  xml = _melody_file(tmp_path / "tune.musicxml", notes)
+  midi = str(tmp_path / "tune.mid")
+  music21.converter.parse(xml).write("midi", fp=midi)
+  from_xml, from_midi = (notation.read_melody(path, (60, 81)) for path in (xml, midi))
+  np.testing.assert_array_equal(from_midi.pitches[0], from_xml.pitches[0])
+  np.testing.assert_array_equal(from_midi.onsets[0], from_xml.onsets[0])
 
 
 def test_sample_harmonises_a_melody_file_and_refuses_a_bad_one_writing_nothing(

@@ -45,6 +45,9 @@ def read_melody(path: str, soprano_range: tuple[int, int]) -> corpus.Chorale:
     chorale = corpus.from_score(music21.stream.Score([parts[0], *lower]), "melody")
   except corpus.GridError as e:
     raise UserError(f"--melody {path}: the sixteenth-note grid cannot hold it ({e})") from None
+  if windows.bar_length(chorale.meter) > windows.MAX_BAR_STEPS:
+    raise UserError(f"--melody {path}: its {chorale.meter} bars are longer than the "
+                    f"{windows.MAX_BAR_STEPS} sixteenths this model places notes in")
   sounding = chorale.pitches[0][chorale.pitches[0] != corpus.REST]
   low, high = soprano_range
   if sounding.min() < low or sounding.max() > high:

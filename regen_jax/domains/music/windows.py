@@ -52,16 +52,15 @@ def voice_pitches(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
   return pitches.astype(np.int32), onsets
 
 
-def out_of_model_range(pitches: np.ndarray) -> bool:
-  sounding = pitches[pitches != corpus.REST]
-  return bool(sounding.size) and (sounding.min() < LOWEST or sounding.max() > HIGHEST)
+def bar_length(meter: str) -> int:
+  """Sixteenths in a bar of `meter` ("3/4": 12)."""
+  beats, unit = (int(part) for part in meter.split("/"))
+  return beats * corpus.STEPS_PER_QUARTER * 4 // unit
 
 
 def bar_steps(meter: str, first_downbeat: int, num_steps: int) -> np.ndarray:
   """Each sixteenth's index in its bar."""
-  beats, unit = (int(part) for part in meter.split("/"))
-  bar = beats * corpus.STEPS_PER_QUARTER * 4 // unit
-  return (np.arange(num_steps) - first_downbeat) % bar
+  return (np.arange(num_steps) - first_downbeat) % bar_length(meter)
 
 
 def window_starts(num_steps: int, first_downbeat: int, stride_beats: int | None) -> list[int]:
