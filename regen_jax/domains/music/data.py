@@ -123,9 +123,13 @@ class RegenChorales(tfds.core.GeneratorBasedBuilder):
             "first_downbeat": moved.first_downbeat}
 
 
+_TEXT_FIELDS = ("name", "mode", "meter")
+
+
 def load(dataset: str, split: str, data_dir: str | None) -> list[dict]:
-  """The examples of `split` (the dataset is built first if it is not)."""
-  return pipeline.read_split(dataset, split, data_dir)
+  """The examples of `split` (the dataset is built first if it is not), text fields as str."""
+  return [{**record, **{key: record[key].decode() for key in _TEXT_FIELDS}}
+          for record in pipeline.read_split(dataset, split, data_dir)]
 
 
 @functools.cache

@@ -64,7 +64,7 @@ class MusicPrior(TokenPrior):
   uses_template: bool = False
 
   def __init__(self, config, workdir):
-    self._windows = {}
+    self._windows, self._bach = {}, {}
     super().__init__(config, workdir)
 
   def condition_encoder(self):
@@ -137,6 +137,14 @@ class MusicPrior(TokenPrior):
     return {f"nll_{voice}": float(nll[:, v].mean())
             for v, voice in enumerate(corpus.VOICES[1:])}
 
+  def _bach_scores(self, split: str, count: int) -> dict[str, float]:
+    """Bach's own scores on the split's first `count` windows (computed once: they do not
+    change between evaluations)."""
+    if (split, count) not in self._bach:
+      reference = self.windows(split)[:count]
+      self._bach[split, count] = metrics.scores(reference, reference, self.ranges)
+    return self._bach[split, count]
+
   def on_eval(self, params, model_state, step, full=False):
     """Harmonises the evaluation split's first `num_generated` windows (every one in
     `evaluate`) and scores them beside Bach's (`metrics.py`), with each voice's NLL for an
@@ -147,7 +155,7 @@ class MusicPrior(TokenPrior):
     reference = self.windows(split)[:None if full else self.config.num_generated]
     generated = self.harmonised(params, reference, self.config.seed + step)
     scores = metrics.scores(generated, reference, self.ranges)
-    bach = metrics.scores(reference, reference, self.ranges)
+    bach = self._bach_scores(split, len(reference))
     os.makedirs(self.output_path(""), exist_ok=True)
     with open(self.output_path(f"harmony_{split}_{step:07d}.json"), "w") as f:
       json.dump({"generated": generated["pitches"][0].tolist(),
@@ -234,7 +242,6 @@ class Harmonizer(MusicPrior):
 
 def _as_chorale(record: dict) -> corpus.Chorale:
   """A record of `data.load` as a `corpus.Chorale`."""
-  text = lambda value: value.decode() if isinstance(value, bytes) else value
-  return corpus.Chorale(text(record["name"]), record["pitches"], record["onsets"],
-                        record["fermatas"], int(record["tonic"]), text(record["mode"]),
-                        text(record["meter"]), int(record["first_downbeat"]))
+  return corpus.Chorale(record["name"], record["pitches"], record["onsets"],
+                        record["fermatas"], int(record["tonic"]), record["mode"],
+                        record["meter"], int(record["first_downbeat"]))

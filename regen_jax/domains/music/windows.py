@@ -82,9 +82,7 @@ def cut(chorale: dict, stride_beats: int | None) -> np.ndarray:
   neighbour so as to end with it (when it ends on a beat)."""
   pitches, num_steps = chorale["pitches"], chorale["pitches"].shape[1]
   starts = window_starts(num_steps, int(chorale["first_downbeat"]), stride_beats)
-  places = bar_steps(chorale["meter"].decode() if isinstance(chorale["meter"], bytes)
-                     else chorale["meter"], int(chorale["first_downbeat"]), num_steps)
-  mode = chorale["mode"].decode() if isinstance(chorale["mode"], bytes) else chorale["mode"]
+  places = bar_steps(chorale["meter"], int(chorale["first_downbeat"]), num_steps)
   no_template = np.zeros(num_steps // corpus.STEPS_PER_BEAT + 1, np.int32)
   windows = np.zeros(len(starts), WINDOW)
   for row, start in enumerate(starts):
@@ -93,7 +91,7 @@ def cut(chorale: dict, stride_beats: int | None) -> np.ndarray:
     onsets = chorale["onsets"][:, span].copy()
     onsets[:, 0] |= pitches[:, start] != corpus.REST  # a note held into the window starts it
     windows[row] = (pitches[:, span], onsets, chorale["fermatas"][span], places[span],
-                    int(chorale["tonic"]) + 12 * MODES.index(mode),
+                    int(chorale["tonic"]) + 12 * MODES.index(chorale["mode"]),
                     chorale.get("chords", no_template)[beats],
                     chorale.get("cadences", no_template)[beats])
   return windows
