@@ -7,6 +7,7 @@
 # make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
 # make demo-text: definitions of held-out WordNet lemmas, record -> plan -> text (2 CPU cores)
 # make demo-music: Bach chorale melodies harmonised, melody -> chords -> voices (2 CPU cores)
+# make demo-video: moving Fashion-MNIST clips, class/first frames -> tokens -> clip (2 CPU cores)
 # make test: the test suite (what CI runs)
 # make test-slow: the tests marked slow (minutes each), left out of make test
 PYTHON ?= python3
@@ -57,11 +58,19 @@ HARMONIZER := --config configs/music/planner.py --workdir $(MUSIC_RUNS)/planner 
   --config.stage1.workdir=$(MUSIC_RUNS)/voicing
 MUSIC_DIRECT := --config configs/music/direct.py --workdir $(MUSIC_RUNS)/direct
 FLUIDSYNTH := /usr/bin/fluidsynth
+VIDEO_RUNS ?= runs/video
+CLIP_CLASSIFIER := --config configs/video/classifier.py --workdir $(VIDEO_RUNS)/classifier
+VIDEO_TOKENIZER := --config configs/video/tokenizer.py --workdir $(VIDEO_RUNS)/tokenizer
+VIDEO_PRIOR := --config configs/video/prior.py --workdir $(VIDEO_RUNS)/prior \
+  --config.stage1.workdir=$(VIDEO_RUNS)/tokenizer --config.classifier.workdir=$(VIDEO_RUNS)/classifier
+VIDEO_DIRECT := --config configs/video/direct.py --workdir $(VIDEO_RUNS)/direct \
+  --config.classifier.workdir=$(VIDEO_RUNS)/classifier
+CAMERA_CLIP = $$($(BIN)/python -c "from regen_jax.domains.video import camera; print(camera.sample_clip_path())")
 WORDNET := /usr/share/wordnet/data.noun
 RECORD := '{"lemma": "lighthouse", "pos": "noun", "lexfile": "noun.artifact", "hypernym": "tower"}'
 
-.PHONY: demo demo-image demo-image-vq demo-tts demo-asr demo-text demo-music test test-slow venv \
-  clean
+.PHONY: demo demo-image demo-image-vq demo-tts demo-asr demo-text demo-music demo-video test \
+  test-slow venv clean
 
 venv: $(BIN)/.installed
 $(BIN)/.installed: setup.cfg pyproject.toml
@@ -169,6 +178,23 @@ demo-music: venv $(FLUIDSYNTH)
 	  --wav $(MUSIC_RUNS)/direct_sample.wav
 	$(BIN)/python experiments/music_template.py $(MUSIC_RUNS)/template.json > /dev/null
 	$(BIN)/python experiments/music_demo_summary.py $(MUSIC_RUNS)
+
+# Moving Fashion-MNIST (16x32x32 clips): one MaskGIT model, class + motion -> clip and first 4
+# frames -> next 12, over a causal tokenizer's FSQ codes beside the same model over pixel patches.
+demo-video: venv $(FASHION_MNIST)
+	$(RUN) train $(VIDEO_TOKENIZER)
+	$(RUN) train $(CLIP_CLASSIFIER)
+	$(RUN) train $(VIDEO_PRIOR)
+	$(RUN) train $(VIDEO_DIRECT)
+	$(RUN) evaluate $(VIDEO_TOKENIZER) --config.eval_split=test
+	$(RUN) evaluate $(CLIP_CLASSIFIER) --config.eval_split=test
+	$(RUN) evaluate $(VIDEO_PRIOR) --config.eval_split=test
+	$(RUN) evaluate $(VIDEO_DIRECT) --config.eval_split=test
+	$(RUN) sample $(VIDEO_PRIOR) --output $(VIDEO_RUNS)/regen_classes.gif
+	$(RUN) sample $(VIDEO_DIRECT) --output $(VIDEO_RUNS)/direct_classes.gif
+	$(RUN) sample $(VIDEO_PRIOR) --clip $(CAMERA_CLIP) --output $(VIDEO_RUNS)/regen_camera_next.gif
+	$(RUN) sample $(VIDEO_TOKENIZER) --output $(VIDEO_RUNS)/camera_reconstruction.gif
+	$(BIN)/python experiments/video_demo_summary.py $(VIDEO_RUNS)
 
 test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 tests

@@ -8,6 +8,7 @@ import pytest
 
 from regen_jax.domains.image import data as image_data
 from regen_jax.domains.speech import corpus
+from regen_jax.domains.video import data as video_data
 from tests.helpers import cli
 
 DATASET = "regen_fashion_mnist/tiny"
@@ -42,6 +43,13 @@ def tiny_validation(data_dir):
 def speech_data_dir(data_dir):
   corpus.RegenSpeech(config="tiny", data_dir=data_dir,
                      file_format="array_record").download_and_prepare()
+  return data_dir
+
+
+@pytest.fixture(scope="session")
+def video_data_dir(data_dir):
+  video_data.RegenMovingFashion(config="tiny", data_dir=data_dir,
+                                file_format="array_record").download_and_prepare()
   return data_dir
 
 

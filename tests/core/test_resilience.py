@@ -24,8 +24,13 @@ _VOCODER_RUN = ("--config.num_steps=60", "--config.checkpoint_every=10", "--conf
 # CTC stages: SpecAugment draws from the step's key; P2G reads the text corpus.
 _CTC_RUN = ("--config.num_steps=60", "--config.checkpoint_every=10", "--config.eval_every=100",
             "--config.log_every=2")
+# The video tokenizer: its clips streamed from array_record by a grain worker process, whose
+# iterator state is checkpointed.
+_STREAMED_RUN = ("--config.num_steps=60", "--config.checkpoint_every=10",
+                 "--config.eval_every=100", "--config.log_every=2", "--config.input.workers=1")
 # stage -> (config, run, data fixture, whether it trains as a GAN)
 STAGES = {"image_tokenizer_gan": ("image/tokenizer.py:test", _RUN, "data_dir", True),
+          "video_tokenizer": ("video/tokenizer.py:test", _STREAMED_RUN, "video_data_dir", False),
           "tts_vocoder": ("tts/vocoder.py:test", _VOCODER_RUN, "speech_data_dir", True),
           "asr_recognizer": ("asr/recognizer.py:test", _CTC_RUN, "speech_data_dir", False),
           "asr_p2g": ("asr/p2g.py:test", _CTC_RUN, "speech_data_dir", False)}

@@ -12,7 +12,7 @@ from tests.helpers import ROOT, marking_slow
 
 
 # One domain in the default run; the others train more stages (minutes each): `make test-slow`.
-SLOW = {"asr", "image_fsq", "image_givt", "image_vq", "music", "tts"}
+SLOW = {"asr", "image_fsq", "image_givt", "image_vq", "music", "tts", "video"}
 
 
 @pytest.mark.parametrize("domain", marking_slow(sorted(domains.all_domains()), slow=SLOW))

@@ -1,0 +1,29 @@
+"""The evaluation clip classifier (not a generation stage): scores generated clips.
+
+  python -m regen_jax train --config configs/video/classifier.py --workdir runs/video/classifier
+Arguments: full (16x64x64 clips), test (tiny).
+"""
+
+import ml_collections
+
+from regen_jax.core import config as config_lib
+
+
+def get_config(arg=None):
+  args = config_lib.parse_arg(arg, full=False)
+  config = config_lib.base()
+  config.stage = "regen_jax.domains.video.classifier:Classifier"
+  config.dataset = "regen_moving_fashion/full" if args.full else "regen_moving_fashion/small"
+  config.num_steps = 150  # ≈ 1.5 min on 2 CPU cores
+  config.batch_size = 32
+  config.eval_batch_size = 100
+  config.input = ml_collections.ConfigDict({"workers": 1})
+  config.model = ml_collections.ConfigDict()
+  config.model.channels = (16, 32, 64)  # a 3x3x3 conv, then 2x2x2 max-pool, per entry
+  config.model.feature_dim = 128
+
+  if args.test:
+    config.update_from_flattened_dict({
+        **config_lib.TINY_LOOP, "dataset": "regen_moving_fashion/tiny", "model.channels": (8, 16),
+        "model.feature_dim": 16, "input.workers": 0})
+  return config
