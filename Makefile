@@ -191,7 +191,6 @@ demo-video: venv $(FASHION_MNIST)
 	$(RUN) evaluate $(VIDEO_PRIOR) --config.eval_split=test
 	$(RUN) evaluate $(VIDEO_DIRECT) --config.eval_split=test
 	$(RUN) sample $(VIDEO_PRIOR) --output $(VIDEO_RUNS)/regen_classes.gif
-	$(RUN) sample $(VIDEO_DIRECT) --output $(VIDEO_RUNS)/direct_classes.gif
 	$(RUN) sample $(VIDEO_PRIOR) --clip $(CAMERA_CLIP) --output $(VIDEO_RUNS)/regen_camera_next.gif
 	$(RUN) sample $(VIDEO_TOKENIZER) --output $(VIDEO_RUNS)/camera_reconstruction.gif
 	$(BIN)/python experiments/video_demo_summary.py $(VIDEO_RUNS)

@@ -24,6 +24,6 @@ def get_config(arg=None):
       {"width": 16, "depth": 1, "num_heads": 2})
   if not args.test:
     # The head runs over all 16,384 pixels of a clip: a step costs ~1.1x prior.py's (XLA cost
-    # analysis), so 270 steps match its 300.
-    config.num_steps = config.eval_every = 270
+    # analysis), so 225 steps match its 250.
+    config.num_steps = config.eval_every = 225
   return config

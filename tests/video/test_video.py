@@ -158,20 +158,12 @@ def test_tokenizer_sample_reconstructs_a_clip_file(trained_video, tmp_path):
   assert len(media.read_gif(tmp_path / "r.gif")) == 16
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (b"\x00not a video" * 100, "FFmpeg"),
-    (np.zeros((3, 32, 32), np.uint8), "at least 4"),
-    (np.zeros((16, 28, 28), np.uint8), "(T, 32, 32)"),
-])
-def test_bad_clips_are_one_error_line_and_nothing_is_written(trained_video, tmp_path, content,
-                                                            fragment):
-  path = tmp_path / ("bad.mp4" if isinstance(content, bytes) else "bad.npy")
-  if isinstance(content, bytes):
-    path.write_bytes(content)
-  else:
-    np.save(path, content)
+def test_a_corrupt_clip_file_is_one_error_line_and_nothing_is_written(trained_video, tmp_path):
+  """(The reader's other refusals, short and misshapen clips, are tests/video/test_data.py's.)"""
+  path = tmp_path / "bad.mp4"
+  path.write_bytes(b"\x00not a video" * 100)
   result = _sample(trained_video, "prior", tmp_path / "out.gif", "--clip", str(path))
-  assert_one_error_line(result, fragment)
+  assert_one_error_line(result, "FFmpeg")
   assert not os.path.exists(tmp_path / "out.gif")
 
 

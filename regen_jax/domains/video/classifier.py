@@ -42,7 +42,8 @@ class Classifier(ClipStage):
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
     self.model = ClipClassifier(data.NUM_CLASSES, tuple(config.model.channels),
-                                config.model.feature_dim, jnp.dtype(config.compute_dtype))
+                                config.model.feature_dim, config.model.frame_stride,
+                                jnp.dtype(config.compute_dtype))
 
   def init(self, rng, batch):
     return self.model.init(rng, to_float(batch["video"]))["params"], {}

@@ -98,7 +98,7 @@ def plan_clips(num_clips: int, num_items: int, frame_size: int, item_size: int,
   """The random draws of `num_clips` clips over a pool of `num_items` items: `slot` (N, 2) int64,
   each slot's position in the pool (-1: no second item), `start` and `velocity` (N, 2, 2) float
   (zeros where absent). Slots consume a permutation of the pool, and a fresh one each time it
-  runs out (only `full`'s train split needs more items than it has)."""
+  runs out (no config asks for that many clips; a larger one would reuse items)."""
   counts = rng.integers(1, MAX_ITEMS + 1, num_clips)  # 1 or 2 items, probability 1/2 each
   starts = rng.uniform(0, frame_size - item_size, (num_clips, MAX_ITEMS, 2))
   angles = rng.uniform(0, 2 * np.pi, (num_clips, MAX_ITEMS))
