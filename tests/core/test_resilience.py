@@ -51,8 +51,9 @@ def _wait_for_checkpoint(workdir, step, process, timeout=240):
     time.sleep(0.05)
 
 
-# P2G resumes through the same CTC path as the recognizer; it runs with `make test-slow`.
-@pytest.mark.parametrize("stage", marking_slow(sorted(STAGES), slow={"asr_p2g"}))
+# P2G resumes through the same CTC path as the recognizer; it and the video tokenizer (74 s)
+# run with `make test-slow`, for the 25-minute budget of `make test`.
+@pytest.mark.parametrize("stage", marking_slow(sorted(STAGES), slow={"asr_p2g", "video_tokenizer"}))
 def test_resume_after_sigkill_reproduces_every_logged_loss_bitwise(tmp_path, stage, request):
   config_name, run, data, gan = STAGES[stage]
   request.getfixturevalue(data)
