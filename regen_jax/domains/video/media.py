@@ -31,6 +31,14 @@ def save_strip(path: str, clips, scale: int = 3):
   image_io.save_grid(path, clips.reshape(-1, *clips.shape[2:]), rows=len(clips), scale=scale)
 
 
+def save_gif_and_strip(path: str, clips, rows: int) -> list[str]:
+  """`path` (.gif) and its PNG strip beside it (.png): what `sample` writes; returns both."""
+  strip = path[:-len(".gif")] + ".png"
+  save_gif(path, clips, rows)
+  save_strip(strip, clips)
+  return [path, strip]
+
+
 def read_gif(path: str) -> np.ndarray:
   """The frames of a GIF written by `save_gif`, (T, H, W) uint8 grayscale. PIL stores a run of
   equal frames as one frame shown longer: it is repeated for its duration."""

@@ -194,7 +194,6 @@ class ClipPrior(TokenPrior):
     """`--clip FILE`: the next frames after its first four, as a GIF (and a PNG strip) of the
     given frames and the prediction. Else class-conditional clips, a row per class (or
     `--label`'s only), each item moving as one of the test split's one-item clips."""
-    strip = path[:-len(".gif")] + ".png"
     if clip is not None:
       frames, size = self.clip_shape[:2]
       given = camera.read_clip_file(clip, frames, size, min_frames=CONTEXT_FRAMES)
@@ -202,18 +201,14 @@ class ClipPrior(TokenPrior):
                               "label": np.full((1, data.MAX_ITEMS), data.NO_ITEM),
                               "start": np.zeros((1, data.MAX_ITEMS, 2), np.float32),
                               "velocity": np.zeros((1, data.MAX_ITEMS, 2), np.float32)}, FRAMES)
-      clips = self.sample_clips(params, condition, self.config.seed)
-      media.save_gif(path, clips, rows=1)
-      media.save_strip(strip, clips)
-      return [path, strip]
+      return media.save_gif_and_strip(path, self.sample_clips(params, condition, self.config.seed),
+                                      rows=1)
     if label is not None and not 0 <= label < data.NUM_CLASSES:
       raise UserError(f"--label {label} is not a class (0 to {data.NUM_CLASSES - 1})")
     classes = np.arange(data.NUM_CLASSES) if label is None else np.array([label])
     condition = self._class_rows(np.repeat(classes, _SAMPLES_PER_CLASS))
-    clips = self.sample_clips(params, condition, self.config.seed)
-    media.save_gif(path, clips, rows=len(classes))
-    media.save_strip(strip, clips)
-    return [path, strip]
+    return media.save_gif_and_strip(path, self.sample_clips(params, condition, self.config.seed),
+                                    rows=len(classes))
 
   def _class_rows(self, labels) -> dict[str, np.ndarray]:
     """Condition rows of the classes task, one item each, with the motions of the test split's

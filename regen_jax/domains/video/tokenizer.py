@@ -192,6 +192,4 @@ class VideoTokenizer(ClipStage, AbstractionStage):
     original = (camera.read_clip_file(clip, frames, size)[None] if clip
                 else self.camera_clip())
     recon = self.reconstruct(params, model_state, original)
-    media.save_gif(path, np.concatenate([to_float(original), recon]), rows=1)
-    media.save_strip(path[:-len(".gif")] + ".png", np.concatenate([to_float(original), recon]))
-    return [path, path[:-len(".gif")] + ".png"]
+    return media.save_gif_and_strip(path, np.concatenate([to_float(original), recon]), rows=1)
