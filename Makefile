@@ -3,8 +3,8 @@
 #   by the same flow
 # make demo-image-vq: then the discrete route, class -> VQ codes -> image (MaskGIT), beside
 #   its pixel twin (the same MaskGIT over pixel patches, an autoregressive head in each)
-# make demo-tts: speech synthesis end to end on the offline espeak-ng corpus (2 CPU cores)
-# make demo-asr: speech recognition end to end on the same corpus (2 CPU cores)
+# make demo-tts: speech synthesis end to end on flite's slt voice (2 CPU cores)
+# make demo-asr: speech recognition end to end on flite, espeak-ng and festival voices (2 CPU cores)
 # make demo-text: definitions of held-out WordNet lemmas, record -> plan -> text (2 CPU cores)
 # make demo-music: Bach chorale melodies harmonised, melody -> chords -> voices (2 CPU cores)
 # make demo-video: moving Fashion-MNIST clips, class/first frames -> tokens -> clip (2 CPU cores)
@@ -18,6 +18,9 @@ RUNS ?= runs/demo
 export TFDS_DATA_DIR ?= $(CURDIR)/runs/tensorflow_datasets
 FASHION_MNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 ESPEAK := /usr/bin/espeak-ng
+FLITE := /usr/bin/flite
+FESTIVAL_VOICES := /usr/share/festival/voices/us/cmu_us_slt_arctic_hts/festvox/cmu_us_slt_arctic_hts.scm
+SPEECH := $(ESPEAK) $(FLITE) $(FESTIVAL_VOICES) $(FORTUNES)
 FORTUNES := /usr/share/games/fortunes/fortunes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -83,9 +86,10 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 $(FASHION_MNIST):
 	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist
 
-# The offline speech corpus: espeak-ng reading sentences of Debian's fortunes.
-$(ESPEAK) $(FORTUNES):
-	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng fortunes
+# The offline speech corpus: flite, festival and espeak-ng voices reading Debian's fortunes.
+$(ESPEAK) $(FLITE) $(FESTIVAL_VOICES) $(FORTUNES):
+	$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng flite festival \
+	  festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k fortunes
 
 # WordNet 3.0 as Debian ships it (read where installed, never copied).
 $(WORDNET):
@@ -126,7 +130,7 @@ demo-image-vq: venv $(FASHION_MNIST)
 
 demo-image: demo
 
-demo-tts: venv $(ESPEAK) $(FORTUNES)
+demo-tts: venv $(SPEECH)
 	$(RUN) train $(ACOUSTIC)
 	$(RUN) train $(VOCODER)
 	$(RUN) train $(TTS_DIRECT)
@@ -138,7 +142,7 @@ demo-tts: venv $(ESPEAK) $(FORTUNES)
 	$(RUN) sample $(TTS_DIRECT) --text $(SENTENCE) --output $(TTS_RUNS)/direct_sample.wav
 	$(BIN)/python experiments/tts_demo_summary.py $(TTS_RUNS)
 
-demo-asr: venv $(ESPEAK) $(FORTUNES)
+demo-asr: venv $(SPEECH)
 	$(RUN) train $(P2G)
 	$(RUN) train $(RECOGNIZER)
 	$(RUN) train $(ASR_DIRECT)
@@ -146,7 +150,7 @@ demo-asr: venv $(ESPEAK) $(FORTUNES)
 	for split in test test_voice; do \
 	  $(RUN) evaluate $(RECOGNIZER) --config.eval_split=$$split && \
 	  $(RUN) evaluate $(ASR_DIRECT) --config.eval_split=$$split || exit 1; done
-	espeak-ng -v en-gb-scotland+m1 -w $(HELD_OUT_WAV) $(SENTENCE)
+	echo $(SENTENCE) | text2wave -eval '(voice_kal_diphone)' -o $(HELD_OUT_WAV)
 	$(RUN) sample $(RECOGNIZER) --audio $(HELD_OUT_WAV)
 	$(RUN) sample $(ASR_DIRECT) --audio $(HELD_OUT_WAV)
 	$(BIN)/python experiments/asr_demo_summary.py $(ASR_RUNS)
@@ -195,10 +199,10 @@ demo-video: venv $(FASHION_MNIST)
 	$(RUN) sample $(VIDEO_TOKENIZER) --output $(VIDEO_RUNS)/camera_reconstruction.gif
 	$(BIN)/python experiments/video_demo_summary.py $(VIDEO_RUNS)
 
-test: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES) $(WORDNET)
+test: venv $(FASHION_MNIST) $(SPEECH) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 tests
 
-test-slow: venv $(FASHION_MNIST) $(ESPEAK) $(FORTUNES) $(WORDNET)
+test-slow: venv $(FASHION_MNIST) $(SPEECH) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 -m slow tests
 
 clean:

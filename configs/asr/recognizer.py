@@ -21,7 +21,7 @@ def recognizer_config(args, stage1: ml_collections.ConfigDict, max_labels: int):
   config = config_lib.base()
   config.stage = "regen_jax.domains.speech.recognizer:Recognizer"
   speech = config_lib.sibling_module(__file__, "../speech_data.py")
-  speech.add_to(config)
+  speech.add_to(config, "many")
   config.stage1 = stage1
   config.max_labels = max_labels  # longer transcripts are left out
   config.num_steps = 600  # ≈ 5 min on 2 CPU cores

@@ -3,7 +3,8 @@
   python -m regen_jax train --config configs/tts/acoustic.py --workdir runs/tts/acoustic
   python -m regen_jax sample --config configs/tts/acoustic.py --workdir runs/tts/acoustic \
       --config.stage1.workdir=runs/tts/vocoder --text "Regeneration learning, in two steps."
-Arguments: test (tiny). `config.stage1` nests vocoder.py's config, and `config.mel` is its mel
+Arguments: speakers=one (default: flite's slt voice) or speakers=many (eight voices, a voice
+embedding; pair it with a vocoder of the same argument), test (tiny). `config.stage1` nests vocoder.py's config, and `config.mel` is its mel
 settings: the acoustic model predicts what that vocoder reads. With --config.stage1.workdir (a
 trained vocoder.py), `evaluate` and `sample` run text -> phonemes -> mel -> waveform; a vocoder
 trained on other mel settings is refused in one line.
@@ -23,6 +24,7 @@ def encoder_config() -> ml_collections.ConfigDict:
   encoder.prior_weight = 1.0
   encoder.alignment_prior = 1.0  # weight of the diagonal beta-binomial prior in MAS (0 = none)
   encoder.duration_weight = 1.0
+  encoder.length_weight = 1.0  # squared log error of each utterance's predicted length
   return encoder
 
 
@@ -30,11 +32,11 @@ ENCODER_TINY = {"encoder.width": 32, "encoder.depth": 1}
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg)
+  args = config_lib.parse_arg(arg, speakers="one")
   config = config_lib.base()
   config.stage = "regen_jax.domains.speech.acoustic:AcousticModel"
   speech = config_lib.sibling_module(__file__, "../speech_data.py")
-  speech.add_to(config)
+  speech.add_to(config, args.speakers)
   config.stage1 = config_lib.sibling_config(__file__, "vocoder.py", args.test)
   config.stage1.workdir = ""  # a trained vocoder.py: evaluate and sample to waveforms
   config.mel = config.stage1.get_ref("mel")  # what the vocoder reads

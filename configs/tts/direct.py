@@ -4,7 +4,7 @@ acoustic model's encoder and aligner (acoustic.py) feeding the vocoder's generat
 
   python -m regen_jax train --config configs/tts/direct.py --workdir runs/tts/direct
   python -m regen_jax sample --config configs/tts/direct.py --workdir runs/tts/direct --text "Hi."
-Arguments: test (tiny).
+Arguments: speakers=one|many (as acoustic.py), test (tiny).
 """
 
 import ml_collections
@@ -13,13 +13,13 @@ from regen_jax.core import config as config_lib
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg)
+  args = config_lib.parse_arg(arg, speakers="one")
   vocoder = config_lib.sibling_module(__file__, "vocoder.py")
   acoustic = config_lib.sibling_module(__file__, "acoustic.py")
   speech = config_lib.sibling_module(__file__, "../speech_data.py")
   config = config_lib.base()
   config.stage = "regen_jax.domains.speech.tts_direct:TTSDirect"
-  speech.add_to(config)
+  speech.add_to(config, args.speakers)
   config.num_steps = 600  # the vocoder's steps and batch: ≈ 7 min on 2 CPU cores
   config.batch_size = 8
   config.eval_every = 600

@@ -1,7 +1,7 @@
 """Speech synthesis, stage Y′ -> Y (trained on audio alone): GAN vocoder, mel -> waveform.
 
   python -m regen_jax train --config configs/tts/vocoder.py --workdir runs/tts/vocoder
-Arguments: test (tiny). --config.finetune_on.workdir=DIR trains on the predicted mels of a
+Arguments: speakers=one|many (as acoustic.py), test (tiny). --config.finetune_on.workdir=DIR trains on the predicted mels of a
 trained acoustic model (teacher-forced durations) instead of the recordings' mels;
 --config.gan.generator=hifigan swaps the default Vocos-style generator for a HiFi-GAN-style one.
 """
@@ -55,11 +55,11 @@ def gan_optimizers(config):
 
 
 def get_config(arg=None):
-  args = config_lib.parse_arg(arg)
+  args = config_lib.parse_arg(arg, speakers="one")
   config = config_lib.base()
   config.stage = "regen_jax.domains.speech.vocoder:Vocoder"
   speech = config_lib.sibling_module(__file__, "../speech_data.py")
-  speech.add_to(config)
+  speech.add_to(config, args.speakers)
   config.num_steps = 600  # ≈ 3 min on 2 CPU cores
   config.batch_size = 8
   config.eval_every = 600

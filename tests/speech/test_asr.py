@@ -147,7 +147,7 @@ def _write_wav(path, samples, rate):
 
 
 def test_sample_transcribes_a_recording_and_refuses_bad_audio(trained, tmp_path):
-  audio, _ = corpus.speak("Good morning to you.", "en-us", 170)
+  audio = corpus.speak("Good morning to you.", corpus.ESPEAK_VOICES[0])
   _write_wav(tmp_path / "speech.wav", audio[::2], 11025)  # another rate: resampled
   out = tmp_path / "transcript.txt"
   result = cli("sample", "asr/recognizer.py:test", trained / "recognizer", "--audio",
