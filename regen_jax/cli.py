@@ -46,7 +46,7 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes of a mul
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-host run.")
 _DISTRIBUTED = flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() with "
                                  "the cluster's auto-detected settings.")
-_DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer}
+_DEFINE = {str: flags.DEFINE_string, int: flags.DEFINE_integer, float: flags.DEFINE_float}
 SAMPLE_FLAGS = {flag.name: _DEFINE[flag.kind](flag.name, None, f"sample: {flag.help}")
                 for flag in domains.sample_flags()}
 

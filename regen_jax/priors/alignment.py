@@ -1,8 +1,9 @@
 """Monotonic alignment of a symbol sequence to frames, and the length regulator.
 
 Monotonic alignment search (MAS, Glow-TTS) finds the most likely monotonic path of frames
-through the symbols under unit-variance Gaussians around each symbol's predicted mean frame,
-plus a static beta-binomial prior near the diagonal; the path gives each symbol its frame count
+through the symbols under unit-variance Gaussians around each symbol's predicted mean frame
+(the log-likelihood summed over the frame's features, as in Glow-TTS: a mean over them would make
+the prior below n_features times stronger), plus a static beta-binomial prior near the diagonal; the path gives each symbol its frame count
 (duration). The length regulator repeats each symbol's state for its frames.
 """
 
@@ -14,10 +15,10 @@ _NEG = -1e9
 
 
 def gaussian_log_likelihood(prior_mean, mel):
-  """log N(mel frame j; prior_mean of phoneme i, I) per mel bin, for every pair: (B, P, F)."""
+  """log N(mel frame j; prior_mean of phoneme i, I) for every pair, up to a constant: (B, P, F)."""
   squared = (jnp.sum(prior_mean ** 2, -1)[:, :, None] + jnp.sum(mel ** 2, -1)[:, None, :]
              - 2 * jnp.einsum("bpm,bfm->bpf", prior_mean, mel))
-  return -0.5 * squared / mel.shape[-1]
+  return -0.5 * squared
 
 
 def diagonal_log_prior(num_phonemes, num_frames, max_phonemes: int, max_frames: int,
@@ -82,18 +83,26 @@ def monotonic_alignment(log_lik, phoneme_lengths, frame_lengths):
                                          length=max_phonemes + 1)[:max_phonemes])(paths)
 
 
-def length_regulate(states, durations, max_frames: int):
-  """Repeats phoneme i's state durations[i] times: (B, F, width) and the frame counts (B,)."""
+def frame_symbols(durations, max_frames: int):
+  """(B, max_frames) index of the symbol each frame belongs to under `durations` (B, P) (past
+  the last symbol's frames: P - 1, masked by the callers)."""
   ends = jnp.cumsum(durations, axis=1)
   frame = jnp.arange(max_frames)
   index = jax.vmap(lambda e: jnp.searchsorted(e, frame, side="right"))(ends)
-  index = jnp.minimum(index, states.shape[1] - 1)
+  return jnp.minimum(index, durations.shape[1] - 1)
+
+
+def length_regulate(states, durations, max_frames: int):
+  """Repeats phoneme i's state durations[i] times: (B, F, width) and the frame counts (B,)."""
+  index = frame_symbols(durations, max_frames)
   frames = jnp.take_along_axis(states, index[..., None], axis=1)
-  lengths = jnp.minimum(ends[:, -1], max_frames)
-  return frames * (frame[None, :, None] < lengths[:, None, None]), lengths
+  lengths = jnp.minimum(durations.sum(1), max_frames)
+  return frames * (jnp.arange(max_frames)[None, :, None] < lengths[:, None, None]), lengths
 
 
-def predicted_durations(log_durations, phoneme_lengths):
-  """Inference durations: rounded predictions, at least one frame for each real phoneme."""
+def predicted_durations(log_durations, phoneme_lengths, pace=1.0):
+  """Inference durations: rounded predictions divided by `pace` (> 1 speaks faster), at least
+  one frame for each real phoneme."""
   real = jnp.arange(log_durations.shape[1])[None] < phoneme_lengths[:, None]
-  return jnp.where(real, jnp.maximum(jnp.round(jnp.exp(log_durations)), 1), 0).astype(jnp.int32)
+  frames = jnp.maximum(jnp.round(jnp.exp(log_durations) / pace), 1)
+  return jnp.where(real, frames, 0).astype(jnp.int32)

@@ -26,7 +26,7 @@ class SampleFlag:
   """A flag of the `sample` command that a stage takes (e.g. --text): the CLI defines the union
   of every registered stage's flags and passes a stage only its own."""
   name: str
-  kind: type  # str or int
+  kind: type  # str, int or float
   help: str
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.stats
 
 from regen_jax.priors import alignment
+from regen_jax.priors.durations import DurationAligner
 
 
 def _best_durations(log_lik, num_phonemes, num_frames):
@@ -50,3 +51,28 @@ def test_length_regulator_repeats_each_state_for_its_duration():
   assert int(lengths[0]) == 6
   durations = alignment.predicted_durations(jnp.array([[-5.0, 0.7, 2.0]]), jnp.array([2]))
   np.testing.assert_array_equal(np.asarray(durations), [[1, 2, 0]])  # >= 1 frame, padding 0
+  paced = alignment.predicted_durations(jnp.log(jnp.array([[4.0, 8.0, 2.0]])), jnp.array([3]),
+                                        pace=2.0)
+  np.testing.assert_array_equal(np.asarray(paced), [[2, 4, 1]])  # twice as fast
+
+
+def test_likelihood_sums_over_features_as_glow_tts():
+  rng = np.random.default_rng(1)
+  means, frames = rng.normal(size=(1, 3, 80)), rng.normal(size=(1, 5, 80))
+  expected = -0.5 * ((means[0, :, None] - frames[0, None]) ** 2).sum(-1)
+  np.testing.assert_allclose(
+      alignment.gaussian_log_likelihood(jnp.asarray(means), jnp.asarray(frames))[0], expected,
+      rtol=1e-4)
+
+
+def test_prior_decided_share_counts_frames_placed_as_the_prior_alone_would():
+  lengths, num_frames = jnp.array([4]), jnp.array([12])
+  diagonal = alignment.diagonal_log_prior(lengths, num_frames, 6, 16)
+  prior_only = alignment.monotonic_alignment(diagonal, lengths, num_frames)
+  np.testing.assert_array_equal(np.asarray(prior_only)[0, :4], [3, 3, 3, 3])
+  share = lambda d: float(DurationAligner.prior_decided(jnp.array([d]), diagonal, lengths,
+                                                        num_frames))
+  assert share([3, 3, 3, 3, 0, 0]) == 1.0
+  assert share([9, 1, 1, 1, 0, 0]) == np.float32(4 / 12)  # frames 0-2 (symbol 0) and 11 (symbol 3) agree
+  np.testing.assert_array_equal(
+      np.asarray(alignment.frame_symbols(jnp.array([[2, 1, 3]]), 8))[0], [0, 0, 1, 2, 2, 2, 2, 2])
