@@ -83,13 +83,14 @@ class Harness:
 
   def _overrides(self, spec, workdirs: dict, seed: int, steps: int | None = None) -> dict:
     """The seed, the workdirs of the runs the config links to (a nested config of a run's name
-    and stage), and steps with the keys scaled with them."""
+    and stage), and steps with the keys scaled with them (the learning-rate warm-up always: a
+    fixed one would eat most of a short run)."""
     default = load_config(spec, self.test, {})
     overrides = {"seed": seed, **{f"{name}.workdir": workdir for name, workdir in workdirs.items()
                                   if default.get(name, {}).get("stage") == self.stages[name]}}
     if steps is not None:
       overrides["num_steps"] = steps
-      for key in spec.scaled_keys:
+      for key in ("optimizer.warmup_steps", *spec.scaled_keys):
         value = default
         for part in key.split("."):
           value = value[part]

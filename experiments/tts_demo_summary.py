@@ -2,8 +2,11 @@
 
   python experiments/tts_demo_summary.py runs/tts
 reads DIR/{acoustic,vocoder,direct}/eval_test.json (written by `python -m regen_jax
-evaluate`), prints JSON, and writes DIR/summary.json. Mel L1 is in natural-log mel units; MCD in
-dB over c1..c13; both on the DTW path between synthesized and recorded held-out sentences.
+evaluate`), prints JSON, and writes DIR/summary.json. Every system is scored on the same held-out
+utterances (their count is in `utterances`): ASR-WER by PocketSphinx against the text's spoken
+form; MCD in dB over c1..c13 (SPTK's cepstrum convention) and mel L1 in natural-log mel units,
+both on the DTW path between synthesized and recorded speech; length ratio = synthesized frames
+over recorded frames.
 """
 
 import json
@@ -14,35 +17,47 @@ import sys
 import jax
 
 
+def _scores(evaluation: dict, prefix: str, wer_key: str) -> dict:
+  return {"asr_wer": evaluation[wer_key], "mcd": evaluation[f"{prefix}mcd"],
+          "mel_l1_dtw": evaluation[f"{prefix}mel_l1_dtw"],
+          "length_ratio": evaluation[f"{prefix}length_ratio"]}
+
+
 def main(runs: str):
   stages = {}
   for stage in ("acoustic", "vocoder", "direct"):
     with open(os.path.join(runs, stage, "eval_test.json")) as f:
       stages[stage] = json.load(f)
   acoustic, vocoder, direct = stages["acoustic"], stages["vocoder"], stages["direct"]
-  generators = {}
-  for stage in ("vocoder", "direct"):
-    with open(os.path.join(runs, stage, "config.json")) as f:
-      generators[stage] = json.load(f)["gan"]["generator"]
+  counts = {acoustic["pipeline_asr_utterances"], acoustic["utterances"],
+            direct["direct_asr_utterances"], direct["utterances"],
+            vocoder["recordings_asr_utterances"], vocoder["vocoder_utterances"]}
+  if len(counts) != 1:
+    raise SystemExit(f"the evaluations cover different numbers of utterances: {sorted(counts)}")
+  with open(os.path.join(runs, "acoustic", "config.json")) as f:
+    dataset = json.load(f)["dataset"]
   summary = {
       "command": "make demo-tts",
       "device": f"{jax.devices()[0].device_kind} x{jax.device_count()} "
                 f"({platform.processor() or platform.machine()})",
       "jax": jax.__version__,
+      "dataset": dataset,
       "split": acoustic["split"],
+      "utterances": counts.pop(),
       "steps": {stage: stages[stage]["step"] for stage in stages},
-      "generators": generators,
-      "vocoder_resynthesis_mel_l1": {
-          "vocoder": vocoder["resynthesis_mel_l1"],
-          "griffin_lim_32_iterations": vocoder["griffin_lim_mel_l1"],
-          "griffin_lim_mel_matching_32_iterations": vocoder["griffin_lim_mel_matching_mel_l1"],
-          "direct_under_true_durations": direct["teacher_forced_mel_l1"]},
+      "recordings_asr_wer": vocoder["recordings_asr_wer"],
+      "vocoder_resynthesis": {
+          name: {"asr_wer": vocoder[f"{name}_asr_wer"], "mcd": vocoder[f"{name}_mcd"],
+                 "mel_l1_dtw": vocoder[f"{name}_mel_l1_dtw"]}
+          for name in ("vocoder", "griffin_lim")},
       "vocoder_times_real_time": vocoder["times_real_time"],
       "end_to_end_from_text": {
-          "regen_text_to_mel": {"mel_l1_dtw": acoustic["mel_l1_dtw"], "mcd": acoustic["mcd"]},
-          "regen_text_to_mel_to_wave": {"mel_l1_dtw": acoustic["pipeline_mel_l1_dtw"],
-                                        "mcd": acoustic["pipeline_mcd"]},
-          "direct_text_to_wave": {"mel_l1_dtw": direct["mel_l1_dtw"], "mcd": direct["mcd"]}},
+          "regen_text_to_mel_to_wave": _scores(acoustic, "pipeline_", "pipeline_asr_wer"),
+          "direct_text_to_wave": _scores(direct, "", "direct_asr_wer")},
+      "regen_text_to_mel": {"mcd": acoustic["mcd"], "mel_l1_dtw": acoustic["mel_l1_dtw"],
+                            "length_ratio": acoustic["length_ratio"]},
+      "alignment_prior_decided": {"regen": acoustic["prior_decided"],
+                                  "direct": direct["prior_decided"]},
   }
   with open(os.path.join(runs, "summary.json"), "w") as f:
     json.dump(summary, f, indent=2)

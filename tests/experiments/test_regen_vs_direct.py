@@ -1,5 +1,6 @@
 """The regen-vs-direct harness runs every domain end to end at a tiny budget (one seed)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -48,3 +49,16 @@ def test_harness_trains_and_scores_regen_and_direct_under_one_budget(domain, tmp
   assert table["direct"]["mean"] == runs["direct"]["metric"] and table["direct"]["std"] is None
   assert f"{runs['direct']['metric']:.3f} (n=1)" in (tmp_path / f"{domain}.md").read_text()
   assert (tmp_path / f"{domain}_quality_vs_budget.png").stat().st_size > 0
+
+
+def test_a_shorter_run_scales_its_learning_rate_warm_up():
+  spec = importlib.util.spec_from_file_location(
+      "regen_vs_direct", os.path.join(ROOT, "experiments", "regen_vs_direct.py"))
+  harness_lib = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(harness_lib)
+  comparison = domains.all_domains()["tts"].comparison
+  harness = harness_lib.Harness(comparison, "unused", test=False)
+  # The acoustic config: 500 steps, 100 of warm-up; a 145-step run warms up for 29.
+  overrides = harness._overrides(comparison.regen, {}, seed=0, steps=145)
+  assert overrides["num_steps"] == 145 and overrides["optimizer.warmup_steps"] == 29
+  assert harness._overrides(comparison.regen, {}, seed=0) == {"seed": 0}

@@ -12,15 +12,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pysptk
 import pytest
 
 from regen_jax import export
 from regen_jax.abstractions import mel as mel_lib
+from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.core import loop, optimizer
 from regen_jax.core import workdir as workdir_lib
 from regen_jax.data import pipeline
 from regen_jax.domains.speech import audio as audio_io
-from regen_jax.domains.speech import corpus, vocoder, vocoder_models
+from regen_jax.domains.speech import corpus, intelligibility, vocoder, vocoder_models
 from regen_jax.domains.speech.acoustic import AcousticModel
 from regen_jax.domains.speech.utterances import phoneme_ids
 from regen_jax.errors import UserError
@@ -40,20 +42,68 @@ def test_mel_distances_vanish_only_for_equal_mels():
   assert other["mel_l1"] == pytest.approx(0.5) and other["mcd"] > 0
 
 
-def test_corpus_splits_by_sentence_and_holds_out_a_voice(speech_data_dir):
+def test_mel_cepstrum_is_sptks_cepstrum_and_mcd_the_standard_formula():
+  # An independent generator: SPTK turns a cepstrum into its log spectrum; sampled at the band
+  # centres w_n = pi (2n + 1) / (2 n_mels) (the odd bins of a 4 * n_mels FFT), c1..c13 come back.
+  n_mels = 64  # SPTK's FFT length must be a power of two
+  cepstra = np.random.default_rng(3).normal(scale=0.3, size=(2, 25))
+  log_mel = np.stack([pysptk.mgc2sp(c, 0.0, 0.0, 4 * n_mels).real[1::2][:n_mels]
+                      for c in cepstra])
+  np.testing.assert_allclose(audio_io.mel_cepstrum(log_mel), cepstra[:, 1:14], atol=1e-9)
+  expected = 10 / np.log(10) * np.sqrt(2 * np.sum((cepstra[0, 1:14] - cepstra[1, 1:14]) ** 2))
+  assert audio_io.compare_mels(log_mel[:1], log_mel[1:])["mcd"] == pytest.approx(expected)
+
+
+def test_mel_distances_align_equal_lengths_too():
+  mel = np.cumsum(np.random.default_rng(4).normal(size=(40, 80)), axis=0)
+  late = np.concatenate([mel[:1], mel[:-1]])  # one frame late, the same length
+  frame_by_frame = 10 / np.log(10) * np.sqrt(
+      2 * np.sum((audio_io.mel_cepstrum(late) - audio_io.mel_cepstrum(mel)) ** 2, -1)).mean()
+  assert audio_io.compare_mels(late, mel)["mcd"] < frame_by_frame / 5
+
+
+def test_pocketsphinx_understands_a_real_voice_and_not_noise():
+  texts = ["To believe all men honest would be folly.", "He owes 5 dollars."]
+  speech = [corpus.speak(t, "flite:rms").astype(np.float32) / 32768 for t in texts]
+  lengths = [len(s) for s in speech]
+  waves = np.zeros((2, max(lengths)), np.float32)
+  for row, s in zip(waves, speech):
+    row[:len(s)] = s
+  recognizer = intelligibility.Recognizer()
+  scores, transcripts = recognizer.score(waves, lengths, texts, corpus.SAMPLE_RATE)
+  assert scores["asr_wer"] <= 0.2 and scores["asr_utterances"] == 2, transcripts
+  noise = np.random.default_rng(5).normal(scale=0.1, size=waves.shape)
+  assert recognizer.score(noise, lengths, texts, corpus.SAMPLE_RATE)[0]["asr_wer"] >= 0.8
+  with pytest.raises(ValueError, match="2 waveforms, 2 lengths, 1 texts"):
+    recognizer.score(waves, lengths, texts[:1], corpus.SAMPLE_RATE)
+
+
+def test_corpus_splits_by_sentence_and_holds_out_an_engine(speech_data_dir):
   splits = {name: pipeline.read_split(DATASET, name, speech_data_dir)
             for name in ("train", "validation", "test", "test_voice")}
   texts = {name: [r["text"].decode() for r in records] for name, records in splits.items()}
   assert len(texts["train"]) == 48 and len(texts["validation"]) == 8
   assert not set(texts["train"]) & (set(texts["validation"]) | set(texts["test"]))
   assert sorted(texts["test_voice"]) == sorted(texts["test"])
-  held_out = corpus.VOICES.index(corpus.HELD_OUT_VOICE)
-  assert all(r["voice"] == held_out for r in splits["test_voice"])
-  assert all(r["voice"] != held_out for name in ("train", "validation", "test")
-             for r in splits[name])
+  voice_engine = lambda r: corpus.VOICES[r["voice"]].split(":")[0]
+  assert {voice_engine(r) for r in splits["test_voice"]} == {"festival"}
+  assert {voice_engine(r) for name in ("train", "validation", "test")
+          for r in splits[name]} == {"flite", "espeak-ng"}
   assert {r["voice"] for r in splits["train"]} == set(range(len(corpus.TRAIN_VOICES)))
-  assert all(len(r["audio"]) > corpus.SAMPLE_RATE // 2 and r["espeak_phonemes"]
-             for r in splits["train"])
+  assert all(len(r["audio"]) > corpus.SAMPLE_RATE // 2 for name in splits
+             for r in splits[name])
+  first = splits["train"][0]
+  assert first["phonemes"].decode() == phoneme_lib.to_string(
+      phoneme_lib.encode(first["text"].decode()))
+
+
+def test_every_engine_speaks_at_the_corpus_rate():
+  for voice in (corpus.SINGLE_VOICE, corpus.ESPEAK_VOICES[0], corpus.HELD_OUT_VOICES[0]):
+    audio = corpus.speak("Good morning to you.", voice)
+    seconds = len(audio) / corpus.SAMPLE_RATE
+    assert audio.dtype == np.int16 and 0.5 < seconds < 3 and np.abs(audio).max() > 1000, voice
+  slower = corpus.speak("Good morning to you.", corpus.SINGLE_VOICE, stretch=1.5)
+  assert len(slower) > 1.3 * len(corpus.speak("Good morning to you.", corpus.SINGLE_VOICE))
 
 
 def test_speech_arrays_are_padded_utterances_with_their_phonemes(speech_data_dir):
@@ -110,6 +160,11 @@ def test_sample_speaks_text_through_the_vocoder(trained, tmp_path):
   with wave.open(str(out)) as f:
     assert f.getframerate() == 22050 and f.getnframes() > 0 and f.getnframes() % 256 == 0
   assert (tmp_path / "hello.png").stat().st_size > 0
+  slow = tmp_path / "slow.wav"
+  cli("sample", ACOUSTIC, trained / "acoustic", "--text", "Hello world, 21 cats.", "--pace=0.5",
+      f"--config.stage1.workdir={trained / 'vocoder'}", f"--output={slow}")
+  with wave.open(str(out)) as normal, wave.open(str(slow)) as half_speed:
+    assert half_speed.getnframes() > 1.5 * normal.getnframes()
 
 
 def test_bad_text_and_mismatched_vocoder_are_clear_errors(trained, tmp_path):
@@ -117,6 +172,8 @@ def test_bad_text_and_mismatched_vocoder_are_clear_errors(trained, tmp_path):
                             check=False), "empty")
   assert_one_error_line(cli("sample", ACOUSTIC, trained / "acoustic", "--text", "a # b",
                             check=False), "'#'")
+  assert_one_error_line(cli("sample", ACOUSTIC, trained / "acoustic", "--text", "Hi.",
+                            "--pace=9", check=False), "--pace 9.0: give a speaking rate in")
   other = tmp_path / "vocoder_40_mels"
   other.mkdir()
   saved = json.loads((trained / "vocoder" / "config.json").read_text())
@@ -137,12 +194,18 @@ def test_workdirs_of_other_speech_stages_are_refused_naming_both(trained, tmp_pa
                         "'speech.vocoder:Vocoder' stage")
 
 
-def test_vocoder_evaluation_reports_resynthesis_griffin_lim_and_speed(trained):
+def test_vocoder_evaluation_scores_every_system_on_the_same_utterances(trained):
   result = cli("evaluate", VOCODER, trained / "vocoder")
   summary = json.loads(result.stdout.strip().splitlines()[-1])
-  assert summary["resynthesis_mel_l1"] > 0
-  assert 0 < summary["griffin_lim_mel_matching_mel_l1"] < summary["griffin_lim_mel_l1"]
-  assert summary["times_real_time"] > 0
+  assert summary["resynthesis_mel_l1"] > 0 and summary["times_real_time"] > 0
+  counts = {summary[f"{name}_utterances"] for name in
+            ("vocoder", "griffin_lim", "vocoder_asr", "griffin_lim_asr", "recordings_asr")}
+  assert counts == {4}  # num_synthesized of the tiny config
+  assert summary["griffin_lim_mcd"] > 0 and summary["vocoder_mcd"] > 0
+  assert all(summary[f"{name}_asr_wer"] >= 0 for name in ("vocoder", "griffin_lim", "recordings"))
+  transcripts = json.loads(next((trained / "vocoder" / "samples").glob(
+      "recordings_transcripts_*.json")).read_text())
+  assert len(transcripts) == 4 and all(t["text"] for t in transcripts)
   assert len(list((trained / "vocoder" / "samples").glob("resynthesis_*.wav"))) >= 4
 
 
@@ -192,6 +255,8 @@ def test_direct_baseline_trains_evaluates_and_speaks(trained, tmp_path):
   cli("train", "tts/direct.py:test", workdir, "--config.num_steps=10")
   summary = json.loads(cli("evaluate", "tts/direct.py:test", workdir).stdout.splitlines()[-1])
   assert summary["mcd"] > 0 and summary["teacher_forced_mel_l1"] > 0
+  assert 0 <= summary["direct_asr_wer"] and summary["direct_asr_utterances"] == 4
+  assert 0 <= summary["prior_decided"] <= 1 and summary["length_ratio"] > 0
   out = tmp_path / "direct.wav"
   cli("sample", "tts/direct.py:test", workdir, "--text", "Good morning.", f"--output={out}")
   with wave.open(str(out)) as f:

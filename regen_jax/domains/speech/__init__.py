@@ -1,4 +1,5 @@
-"""Speech, two domains on one offline corpus (espeak-ng reading Debian's fortunes):
+"""Speech, two domains on one offline corpus (flite, festival and espeak-ng voices reading Debian's
+fortunes):
 synthesis ("tts": text -> phonemes -> mel -> waveform, beside a direct text -> waveform model)
 and recognition ("asr": speech -> phonemes -> text, beside a direct speech -> text model)."""
 
@@ -19,8 +20,8 @@ DOMAINS = (
             stage1=StageConfig("tts/vocoder.py", scaled_keys=_GAN_START),
             regen=StageConfig("tts/acoustic.py"),
             direct=StageConfig("tts/direct.py", scaled_keys=_GAN_START),
-            metric=("pipeline_mcd", "mcd"),
-            metric_name="MCD (dB, DTW) of waveforms synthesized from held-out text")),
+            metric=("pipeline_asr_wer", "direct_asr_wer"),
+            metric_name="ASR-WER (PocketSphinx) of speech synthesized from held-out text")),
     Domain(
         name="asr",
         stages=(PhonemeToGrapheme, Recognizer),

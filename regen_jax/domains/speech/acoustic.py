@@ -12,7 +12,8 @@ import numpy as np
 
 from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.domains.speech import audio as audio_io
-from regen_jax.domains.speech.utterances import TEXT, VOICE, SpeechData, score_mels
+from regen_jax.domains.speech.utterances import (PACE, TEXT, VOICE, SpeechData, check_pace,
+                                                 concatenated, padded_chunks, score_mels)
 from regen_jax.errors import UserError
 from regen_jax.priors.durations import DurationPrior
 from regen_jax.stages.base import Exportable
@@ -33,7 +34,7 @@ class PhonemeVoiceEmbedding(nn.Module):
 
 
 class AcousticModel(SpeechData, DurationPrior):
-  sample_flags = (TEXT, VOICE)
+  sample_flags = (TEXT, VOICE, PACE)
   runtime_keys = ("num_synthesized",)
 
   def __init__(self, config, workdir):
@@ -55,33 +56,47 @@ class AcousticModel(SpeechData, DurationPrior):
     return self.log_mel(batch), batch["num_frames"]
 
   def on_eval(self, params, model_state, step, full=False):
-    """Held-out sentences synthesized from their text: DTW mel L1 / MCD against the recordings,
-    and, with a trained vocoder, the same scores of the whole pipeline's waveforms."""
-    count = self.config.num_synthesized if full else _SHOWN
-    arrays = {k: v[:count] for k, v in self.eval_arrays.items()}
-    mels, num_frames = jax.device_get(self._synthesize(params, model_state, arrays))
-    reference = np.asarray(self._log_mel(arrays))
-    scores = score_mels(mels, num_frames, reference, arrays["num_frames"])
-    for i in range(min(_SHOWN, count)):
+    """Held-out sentences synthesized from their text: DTW mel L1 / MCD against the recordings
+    and the length ratio. With `full` and a trained vocoder, also the pipeline's waveforms
+    (`pipeline_*`) and their intelligibility (ASR-WER; the vocoder's `evaluate` scores the
+    recordings and their resynthesis on the same utterances)."""
+    arrays = self.evaluated_arrays(full, _SHOWN)
+    vocode = full and self.stage1.trained
+    out = concatenated([self._synthesized(params, model_state, chunk, real, vocode) for chunk, real
+                        in padded_chunks(arrays, self.config.eval_batch_size)])
+    scores = score_mels(out["mel"], out["num_frames"], out["reference"], arrays["num_frames"])
+    for i in range(min(_SHOWN, len(out["mel"]))):
       audio_io.save_mel_png(self.output_path(f"mel_{step:07d}_{i}.png"),
-                            mels[i, :num_frames[i]], self.mel_config.log_floor)
-    if full and self.stage1.trained:
-      waves = np.asarray(self.stage1.decode(mels))
-      wave_mels = np.asarray(self._mel_of_waves(waves))
-      pipeline = score_mels(wave_mels, num_frames, reference, arrays["num_frames"])
-      scores.update({f"pipeline_{k}": v for k, v in pipeline.items()})
-      for i in range(min(_SHOWN, count)):
-        audio_io.write_wav(self.output_path(f"pipeline_{step:07d}_{i}.wav"),
-                           waves[i, :num_frames[i] * self.mel_config.hop_length],
-                           self.mel_config.sample_rate)
-    return scores
+                            out["mel"][i, :out["num_frames"][i]], self.mel_config.log_floor)
+    if not vocode:
+      return scores
+    pipeline = score_mels(out["wave_mel"], out["num_frames"], out["reference"],
+                          arrays["num_frames"])
+    scores.update({f"pipeline_{k}": v for k, v in pipeline.items()})
+    for i in range(min(_SHOWN, len(out["wave"]))):
+      audio_io.write_wav(self.output_path(f"pipeline_{step:07d}_{i}.wav"),
+                         out["wave"][i, :out["num_frames"][i] * self.mel_config.hop_length],
+                         self.mel_config.sample_rate)
+    return {**scores, **self.intelligibility("pipeline", step, out["wave"], out["num_frames"])}
 
-  def sample(self, params, model_state, path, text=None, voice=0):
+  def _synthesized(self, params, model_state, chunk, real: int, vocode: bool) -> dict:
+    """The first `real` rows of one chunk: predicted mels and frame counts, the recordings'
+    mels, and with `vocode` the vocoder's waveforms and their mels."""
+    mel, num_frames = jax.device_get(self._synthesize(params, model_state, chunk))
+    reference = np.asarray(self._log_mel(chunk))
+    out = {"mel": mel, "num_frames": num_frames, "reference": reference}
+    if vocode:
+      out["wave"] = np.asarray(self.stage1.decode(mel))
+      out["wave_mel"] = np.asarray(self._mel_of_waves(out["wave"]))
+    return {k: v[:real] for k, v in out.items()}
+
+  def sample(self, params, model_state, path, text=None, voice=0, pace=1.0):
     """`--text`: WAV (through the vocoder, or Griffin-Lim without one) and the PNG of its mel."""
     if not text:
       raise UserError("give the sentence to speak: --text 'Hello there.'")
     batch = self.text_inputs(text, voice)
-    mel, num_frames = jax.device_get(self._synthesize(params, model_state, batch))
+    mel, num_frames = jax.device_get(self._synthesize(params, model_state, batch,
+                                                      check_pace(pace)))
     frames = int(num_frames[0])
     if not self.stage1.trained:
       print("no --config.stage1.workdir (a trained vocoder): the waveform is Griffin-Lim's (a "

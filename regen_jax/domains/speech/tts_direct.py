@@ -15,7 +15,9 @@ import numpy as np
 from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.domains.speech import audio as audio_io
 from regen_jax.domains.speech.acoustic import PhonemeVoiceEmbedding
-from regen_jax.domains.speech.utterances import TEXT, VOICE, SpeechData, score_mels, to_float
+from regen_jax.domains.speech.utterances import (PACE, TEXT, VOICE, SpeechData, check_pace,
+                                                 concatenated, padded_chunks, score_mels,
+                                                 to_float)
 from regen_jax.domains.speech.vocoder import WaveformGAN, random_windows, resynthesis_l1
 from regen_jax.errors import UserError
 from regen_jax.nn.transformer import SequenceStack
@@ -28,7 +30,7 @@ _SHOWN = 4
 
 class TTSDirect(SpeechData, Stage):
   progress_keys = ("mel_l1", "prior", "duration", "discriminator")
-  sample_flags = (TEXT, VOICE)
+  sample_flags = (TEXT, VOICE, PACE)
   runtime_keys = ("num_synthesized",)
 
   def __init__(self, config, workdir):
@@ -77,42 +79,55 @@ class TTSDirect(SpeechData, Stage):
     loss = loss + aligner.pop("aligner_loss")
     return loss, ({**metrics, **aligner}, model_state)
 
-  def synthesize(self, params, batch):
-    """(waveform (B, max_frames * hop), frame counts) from phonemes and predicted durations."""
-    frames, num_frames = self.aligner.predicted(params["encoder"], *self._condition(batch))
+  def synthesize(self, params, batch, pace=1.0):
+    """(waveform (B, max_frames * hop), frame counts) from phonemes and predicted durations
+    (divided by `pace`)."""
+    frames, num_frames = self.aligner.predicted(params["encoder"], *self._condition(batch), pace)
     states = self._frame_states(params, frames, num_frames)
     return self.gan.generate(params["generator"], states), num_frames
 
   def eval_metrics(self, params, model_state, batch):
-    """Mel L1 of the waveform generated under the true durations (same frames as the vocoder's)."""
+    """Mel L1 of the waveform generated under the true durations (same frames as the vocoder's),
+    and the share of frames the alignment prior alone places."""
     mask = batch["mask"]
-    states, _ = self._teacher_forced_states(params, model_state, batch)
+    states, aligner = self._teacher_forced_states(params, model_state, batch)
     generated = self.gan.generate(params["generator"], states)
     l1 = resynthesis_l1(self.log_mel(batch), generated, batch["num_frames"], self.mel_config)
-    return {"count": mask.sum(), "teacher_forced_mel_l1": jnp.sum(mask * l1)}
+    return {"count": mask.sum(), "teacher_forced_mel_l1": jnp.sum(mask * l1),
+            "prior_decided": mask.sum() * aligner["prior_decided"]}
 
   def summarize(self, sums):
-    return {"teacher_forced_mel_l1": sums["teacher_forced_mel_l1"] / sums["count"]}
+    return {k: sums[k] / sums["count"] for k in ("teacher_forced_mel_l1", "prior_decided")}
 
   def on_eval(self, params, model_state, step, full=False):
-    """Held-out sentences synthesized from their text: DTW mel L1 / MCD against the recordings."""
-    count = self.config.num_synthesized if full else _SHOWN
-    arrays = {k: v[:count] for k, v in self.eval_arrays.items()}
-    waves, num_frames = jax.device_get(self._synthesize(params, arrays))
-    mels = np.asarray(self._mel_of_waves(waves))
-    reference = np.asarray(self._log_mel(arrays))
-    for i in range(min(_SHOWN, count)):
+    """Held-out sentences synthesized from their text: DTW mel L1 / MCD against the recordings
+    and the length ratio; with `full` also their intelligibility (ASR-WER)."""
+    arrays = self.evaluated_arrays(full, _SHOWN)
+    out = concatenated([self._synthesized(params, chunk, real) for chunk, real
+                        in padded_chunks(arrays, self.config.eval_batch_size)])
+    for i in range(min(_SHOWN, len(out["wave"]))):
       audio_io.write_wav(self.output_path(f"direct_{step:07d}_{i}.wav"),
-                         waves[i, :num_frames[i] * self.mel_config.hop_length],
+                         out["wave"][i, :out["num_frames"][i] * self.mel_config.hop_length],
                          self.mel_config.sample_rate)
-    return score_mels(mels, num_frames, reference, arrays["num_frames"])
+    scores = score_mels(out["mel"], out["num_frames"], out["reference"], arrays["num_frames"])
+    if full:
+      scores.update(self.intelligibility("direct", step, out["wave"], out["num_frames"]))
+    return scores
 
-  def sample(self, params, model_state, path, text=None, voice=0):
+  def _synthesized(self, params, chunk, real: int) -> dict:
+    """The first `real` rows of one chunk: waveforms, frame counts, their mels, the recordings'."""
+    waves, num_frames = jax.device_get(self._synthesize(params, chunk))
+    out = {"wave": waves, "num_frames": num_frames,
+           "mel": np.asarray(self._mel_of_waves(waves)),
+           "reference": np.asarray(self._log_mel(chunk))}
+    return {k: v[:real] for k, v in out.items()}
+
+  def sample(self, params, model_state, path, text=None, voice=0, pace=1.0):
     """`--text`: the WAV and the PNG of its mel."""
     if not text:
       raise UserError("give the sentence to speak: --text 'Hello there.'")
     batch = self.text_inputs(text, voice)
-    waves, num_frames = jax.device_get(self._synthesize(params, batch))
+    waves, num_frames = jax.device_get(self._synthesize(params, batch, check_pace(pace)))
     wave = waves[0, :int(num_frames[0]) * self.mel_config.hop_length]
     mel = self._mel_of_waves(jnp.asarray(wave))
     return self.write_wav_and_mel(path, wave, np.asarray(mel))

@@ -8,6 +8,9 @@ no rule for, are left out (the count is printed). Mel frames are computed inside
 step from the audio, by the one rule in `abstractions/mel.py`.
 """
 
+import json
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,6 +20,7 @@ from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.data import pipeline
 from regen_jax.domains.speech import audio as audio_io
 from regen_jax.domains.speech import corpus  # noqa: F401  (registers the TFDS builder)
+from regen_jax.domains.speech import intelligibility
 from regen_jax.errors import UserError
 from regen_jax.priors.frames import frame_mask
 from regen_jax.stages.base import SampleFlag
@@ -24,6 +28,16 @@ from regen_jax.stages.base import SampleFlag
 TEXT = SampleFlag("text", str, "the sentence to speak (synthesis) or spell (phoneme-to-grapheme)")
 VOICE = SampleFlag("voice", int, "the voice index to speak with (default 0)")
 AUDIO = SampleFlag("audio", str, "a WAV file to transcribe (speech recognition)")
+PACE = SampleFlag("pace", float, "speaking rate: 1.25 speaks 25 % faster, 0.8 slower (every "
+                  "predicted duration divided by it; default 1)")
+_PACES = (0.25, 4.0)
+
+
+def check_pace(pace: float) -> float:
+  if not _PACES[0] <= pace <= _PACES[1]:
+    raise UserError(f"--pace {pace}: give a speaking rate in [{_PACES[0]}, {_PACES[1]}] "
+                    f"(1 is the model's own)")
+  return float(pace)
 _AUDIO_KEYS = ("audio", "speech")  # ours and e.g. TFDS ljspeech
 
 
@@ -68,11 +82,28 @@ def speech_arrays(records, config, mel_config) -> tuple[dict[str, np.ndarray], l
 
 
 def score_mels(mels, num_frames, reference, reference_frames) -> dict[str, float]:
-  """Mean DTW mel L1 and MCD of generated log-mels against the recordings' (numpy, per row)."""
+  """Mean DTW mel L1 and MCD of generated log-mels against the recordings' (numpy, per row), and
+  the generated length over the recorded one (all frames of all rows)."""
   scores = [audio_io.compare_mels(m[:max(int(n), 1)], r[:int(k)])
             for m, n, r, k in zip(mels, num_frames, reference, reference_frames)]
   return {"mel_l1_dtw": float(np.mean([s["mel_l1"] for s in scores])),
-          "mcd": float(np.mean([s["mcd"] for s in scores]))}
+          "mcd": float(np.mean([s["mcd"] for s in scores])),
+          "length_ratio": float(np.sum(num_frames) / np.sum(reference_frames)),
+          "utterances": len(scores)}
+
+
+def padded_chunks(arrays: dict[str, np.ndarray], size: int):
+  """(chunk, real rows) of `arrays` in rows of `size`; the last chunk repeats its final row up to
+  `size`, so one compiled shape serves every chunk."""
+  total = len(next(iter(arrays.values())))
+  for start in range(0, total, size):
+    rows = np.minimum(np.arange(start, start + size), total - 1)
+    yield {k: v[rows] for k, v in arrays.items()}, min(size, total - start)
+
+
+def concatenated(parts: list[dict]) -> dict[str, np.ndarray]:
+  """Rows of chunk results {name: array} joined along the first axis."""
+  return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def to_float(audio):
@@ -90,6 +121,7 @@ class SpeechData:
     spec = pipeline.features(config.dataset, config.data_dir)
     self.num_voices = spec["voice"].num_classes if "voice" in spec else 1
     self._splits = {}
+    self._recognizer = None  # PocketSphinx, loaded on the first intelligibility score
     # Built once per stage, for evaluation and sampling: the mel of a batch, of waveforms.
     self._log_mel = jax.jit(self.log_mel)
     self._mel_of_waves = jax.jit(lambda waves: mel_lib.mel_spectrogram(waves, self.mel_config))
@@ -144,6 +176,26 @@ class SpeechData:
     phonemes[0, :len(ids)] = ids
     return {"phonemes": phonemes, "num_phonemes": np.array([len(ids)], np.int32),
             "voice": np.array([voice], np.int32)}
+
+  def evaluated_arrays(self, full: bool, shown: int) -> dict[str, np.ndarray]:
+    """The held-out rows an evaluation synthesizes: `shown` during training; with `full` the
+    first `num_synthesized` (0: every utterance of the split)."""
+    count = (self.config.num_synthesized or None) if full else shown
+    return {k: v[:count] for k, v in self.eval_arrays.items()}
+
+  def intelligibility(self, name: str, step: int, waves, num_frames) -> dict[str, float]:
+    """{name_asr_wer, name_asr_utterances} of waveforms of the first len(waves) held-out texts, by
+    PocketSphinx; their transcripts go to samples/NAME_transcripts_STEP.json."""
+    if self._recognizer is None:
+      self._recognizer = intelligibility.Recognizer()
+    hop, rate = self.mel_config.hop_length, self.mel_config.sample_rate
+    scores, transcripts = self._recognizer.score(waves, np.asarray(num_frames) * hop,
+                                                 self.eval_texts[:len(waves)], rate)
+    path = self.output_path(f"{name}_transcripts_{step:07d}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+      json.dump(transcripts, f, indent=1)
+    return {f"{name}_{k}": v for k, v in scores.items()}
 
   def write_wav_and_mel(self, path: str, wave, log_mel) -> list[str]:
     """`path` (.wav) and beside it the PNG of its mel; returns both."""

@@ -25,12 +25,15 @@ from regen_jax.abstractions import mel as mel_lib
 from regen_jax.data import pipeline
 from regen_jax.domains.speech import audio as audio_io
 from regen_jax.domains.speech import vocoder_models
-from regen_jax.domains.speech.utterances import SpeechData, to_float
+from regen_jax.domains.speech.utterances import (SpeechData, concatenated, padded_chunks,
+                                                 score_mels, to_float)
 from regen_jax.errors import UserError
 from regen_jax.priors.frames import frame_mask
 from regen_jax.stages import pairing
 from regen_jax.stages.abstraction import Abstraction, AbstractionStage, weights_fingerprint
 from regen_jax.stages.specs import FrameSpec, rule_fingerprint
+
+_SHOWN = 4  # held-out resyntheses written as WAV at each evaluation
 
 
 def random_windows(rng, features, audio, num_frames, window: int, hop: int):
@@ -238,26 +241,42 @@ class Vocoder(SpeechData, AbstractionStage):
     return self.write_wav_and_mel(path, wave, np.asarray(log_mel)[0, :length])
 
   def on_eval(self, params, model_state, step, full=False):
-    """Held-out WAVs; with `full`, the Griffin-Lim references (32 iterations, classic and
-    mel-matching: see `mel.griffin_lim`) and the real-time factor."""
-    arrays = {k: v[:self.config.num_synthesized] for k, v in self.eval_arrays.items()}
-    generated = np.asarray(self._resynthesize(params, arrays))
-    for i in range(min(4, len(generated))):
+    """Held-out WAVs; with `full`, on the same utterances: the resynthesis and classic
+    Griffin-Lim's (32 iterations) DTW mel L1 and MCD, the intelligibility (ASR-WER) of both and
+    of the recordings, and the real-time factor. (The mel-matching Griffin-Lim is no reference:
+    it optimises the mel distance it would be scored on.)"""
+    arrays = self.evaluated_arrays(full, _SHOWN)
+    parts = [self._resynthesized(params, chunk, real, full) for chunk, real
+             in padded_chunks(arrays, self.config.eval_batch_size)]
+    out = concatenated(parts)
+    for i in range(min(_SHOWN, len(out["vocoder"]))):
       length = arrays["num_frames"][i] * self.mel_config.hop_length
       audio_io.write_wav(self.output_path(f"resynthesis_{step:07d}_{i}.wav"),
-                         generated[i, :length], self.mel_config.sample_rate)
+                         out["vocoder"][i, :length], self.mel_config.sample_rate)
     if not full:
       return {}
+    chunk = next(padded_chunks(arrays, self.config.eval_batch_size))[0]
     start = time.perf_counter()
-    jax.block_until_ready(self._resynthesize(params, arrays))
+    jax.block_until_ready(self._resynthesize(params, chunk))
     seconds = time.perf_counter() - start
-    audio_seconds = generated.size / self.mel_config.sample_rate  # padding is generated too
-    log_mel = self._log_mel(arrays)
-    references = {}
-    for match, key in (("magnitude", "griffin_lim_mel_l1"),
-                       ("mel", "griffin_lim_mel_matching_mel_l1")):
-      waves = mel_lib.griffin_lim(log_mel, self.mel_config, match=match)
-      references[key] = float(np.mean(resynthesis_l1(log_mel, waves, arrays["num_frames"],
-                                                     self.mel_config)))
-    return {**references, "real_time_factor": seconds / audio_seconds,
-            "times_real_time": audio_seconds / seconds}
+    audio_seconds = chunk["audio"].size / self.mel_config.sample_rate  # padding is generated too
+    scores = {"real_time_factor": seconds / audio_seconds, "times_real_time": audio_seconds / seconds}
+    frames = arrays["num_frames"]
+    for name in ("vocoder", "griffin_lim"):
+      mels = np.asarray(self._mel_of_waves(out[name]))
+      scores.update({f"{name}_{k}": v
+                     for k, v in score_mels(mels, frames, out["reference"], frames).items()})
+    for name, waves in (("vocoder", out["vocoder"]), ("griffin_lim", out["griffin_lim"]),
+                        ("recordings", to_float(arrays["audio"]))):
+      scores.update(self.intelligibility(name, step, waves, frames))
+    return scores
+
+  def _resynthesized(self, params, chunk, real: int, full: bool) -> dict:
+    """The first `real` rows of one chunk: the vocoder's waveforms, and with `full` Griffin-Lim's
+    and the recordings' mels."""
+    out = {"vocoder": np.asarray(self._resynthesize(params, chunk))}
+    if full:
+      out["reference"] = np.asarray(self._log_mel(chunk))
+      out["griffin_lim"] = np.asarray(mel_lib.griffin_lim(out["reference"], self.mel_config,
+                                                          match="magnitude"))
+    return {k: v[:real] for k, v in out.items()}
