@@ -24,7 +24,6 @@ def encoder_config() -> ml_collections.ConfigDict:
   encoder.prior_weight = 1.0
   encoder.alignment_prior = 1.0  # weight of the diagonal beta-binomial prior in MAS (0 = none)
   encoder.duration_weight = 1.0
-  encoder.length_weight = 1.0  # squared log error of each utterance's predicted length
   return encoder
 
 

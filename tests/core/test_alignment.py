@@ -5,10 +5,11 @@ import itertools
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 import scipy.stats
 
 from regen_jax.priors import alignment
-from regen_jax.priors.durations import DurationAligner
+from regen_jax.priors.durations import DurationAligner, poisson_deviance
 
 
 def _best_durations(log_lik, num_phonemes, num_frames):
@@ -76,3 +77,12 @@ def test_prior_decided_share_counts_frames_placed_as_the_prior_alone_would():
   assert share([9, 1, 1, 1, 0, 0]) == np.float32(4 / 12)  # frames 0-2 (symbol 0) and 11 (symbol 3) agree
   np.testing.assert_array_equal(
       np.asarray(alignment.frame_symbols(jnp.array([[2, 1, 3]]), 8))[0], [0, 0, 1, 2, 2, 2, 2, 2])
+
+
+def test_poisson_deviance_is_least_at_the_mean_count():
+  counts = jnp.array([1, 3, 8])
+  grid = jnp.linspace(0.0, 2.5, 251)
+  total = [float(poisson_deviance(jnp.full(3, g), counts).sum()) for g in grid]
+  assert float(grid[int(np.argmin(total))]) == pytest.approx(np.log(4.0), abs=0.01)
+  np.testing.assert_allclose(poisson_deviance(jnp.log(counts.astype(jnp.float32)), counts), 0,
+                             atol=1e-5)
