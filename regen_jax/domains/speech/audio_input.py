@@ -63,6 +63,15 @@ def _read_wav(path: str, max_seconds: float | None) -> tuple[np.ndarray, int]:
   return samples, rate
 
 
+def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+  """`samples` (last axis time) from `rate` to `target_rate` Hz: polyphase, anti-aliased, at the
+  gcd-reduced ratio; unclipped, the input itself when the rates match."""
+  if rate == target_rate:
+    return samples
+  gcd = math.gcd(rate, target_rate)
+  return scipy.signal.resample_poly(samples, target_rate // gcd, rate // gcd, axis=-1)
+
+
 def load_audio(path: str, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
   """Mono float32 samples in [-1, 1] at `sample_rate` from a PCM WAV file (see module doc)."""
   if not os.path.exists(path):
@@ -77,8 +86,7 @@ def load_audio(path: str, sample_rate: int, max_seconds: float | None = None) ->
     raise UserError(f"{path} is silent: its peak is below {SILENCE_PEAK:g} of full scale")
   if rate != sample_rate:
     print(f"resampling {path} from {rate} Hz to {sample_rate} Hz", flush=True)
-    gcd = math.gcd(rate, sample_rate)
-    mono = np.clip(scipy.signal.resample_poly(mono, sample_rate // gcd, rate // gcd), -1, 1)
+    mono = np.clip(resample(mono, rate, sample_rate), -1, 1)
   return mono.astype(np.float32)
 
 

@@ -19,7 +19,6 @@ Configs:
 
 import concurrent.futures
 import dataclasses
-import math
 import os
 import re
 import subprocess
@@ -27,10 +26,10 @@ import tempfile
 import wave
 
 import numpy as np
-import scipy.signal
 import tensorflow_datasets as tfds
 
 from regen_jax.abstractions import phonemes as phoneme_lib
+from regen_jax.domains.speech import audio_input
 from regen_jax.errors import UserError
 
 SAMPLE_RATE = 22050
@@ -134,16 +133,14 @@ def speak(text: str, voice: str, stretch: float = 1.0) -> np.ndarray:
                            f"channels; expected 16-bit mono")
       rate = f.getframerate()
       audio = np.frombuffer(f.readframes(f.getnframes()), np.int16)
-  return resample(audio, rate)
+  return to_corpus_rate(audio, rate)
 
 
-def resample(audio: np.ndarray, rate: int) -> np.ndarray:
-  """int16 `audio` at `rate` Hz -> int16 at 22.05 kHz (polyphase, anti-aliased)."""
+def to_corpus_rate(audio: np.ndarray, rate: int) -> np.ndarray:
+  """int16 `audio` at `rate` Hz -> int16 at 22.05 kHz."""
   if rate == SAMPLE_RATE:
     return audio
-  common = math.gcd(SAMPLE_RATE, rate)
-  out = scipy.signal.resample_poly(audio.astype(np.float32), SAMPLE_RATE // common,
-                                   rate // common)
+  out = audio_input.resample(audio.astype(np.float32), rate, SAMPLE_RATE)
   return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 

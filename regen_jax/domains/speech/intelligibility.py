@@ -6,13 +6,12 @@ transcribes waveforms; WER is scored against the spoken form of the text (number
 Scores of one table must cover the same utterances: `score` reports how many it covered.
 """
 
-import math
 import os
 
 import numpy as np
-import scipy.signal
 
 from regen_jax.abstractions import phonemes as phoneme_lib
+from regen_jax.domains.speech import audio_input
 from regen_jax.evaluate import text as text_metrics
 
 RECOGNIZER_RATE = 16000  # the en-us model's sample rate
@@ -27,9 +26,7 @@ class Recognizer:
 
   def transcribe(self, wave: np.ndarray, sample_rate: int) -> str:
     """Float samples in [-1, 1] at `sample_rate` -> the recognizer's words (maybe empty)."""
-    common = math.gcd(RECOGNIZER_RATE, sample_rate)
-    audio = scipy.signal.resample_poly(np.asarray(wave, np.float64), RECOGNIZER_RATE // common,
-                                       sample_rate // common)
+    audio = audio_input.resample(np.asarray(wave, np.float64), sample_rate, RECOGNIZER_RATE)
     pcm = np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
     self._decoder.start_utt()
     self._decoder.process_raw(pcm.tobytes(), full_utt=True)

@@ -31,6 +31,7 @@ AUDIO = SampleFlag("audio", str, "a WAV file to transcribe (speech recognition)"
 PACE = SampleFlag("pace", float, "speaking rate: 1.25 speaks 25 % faster, 0.8 slower (every "
                   "predicted duration divided by it; default 1)")
 _PACES = (0.25, 4.0)
+_AUDIO_KEYS = ("audio", "speech")  # ours and e.g. TFDS ljspeech
 
 
 def check_pace(pace: float) -> float:
@@ -38,7 +39,6 @@ def check_pace(pace: float) -> float:
     raise UserError(f"--pace {pace}: give a speaking rate in [{_PACES[0]}, {_PACES[1]}] "
                     f"(1 is the model's own)")
   return float(pace)
-_AUDIO_KEYS = ("audio", "speech")  # ours and e.g. TFDS ljspeech
 
 
 def phoneme_ids(text: str) -> np.ndarray:
