@@ -199,8 +199,11 @@ demo-video: venv $(FASHION_MNIST)
 	$(RUN) sample $(VIDEO_TOKENIZER) --output $(VIDEO_RUNS)/camera_reconstruction.gif
 	$(BIN)/python experiments/video_demo_summary.py $(VIDEO_RUNS)
 
+# Test modules spread over TEST_WORKERS processes, each module's tests in one (its fixtures
+# train once); the session's tiny datasets are built once per worker.
+TEST_WORKERS ?= 2
 test: venv $(FASHION_MNIST) $(SPEECH) $(WORDNET)
-	$(BIN)/python -m pytest -q --durations=15 tests
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --durations=15 tests
 
 test-slow: venv $(FASHION_MNIST) $(SPEECH) $(WORDNET)
 	$(BIN)/python -m pytest -q --durations=15 -m slow tests
