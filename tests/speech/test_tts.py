@@ -78,6 +78,15 @@ def test_pocketsphinx_understands_a_real_voice_and_not_noise():
     recognizer.score(waves, lengths, texts[:1], corpus.SAMPLE_RATE)
 
 
+def test_pocketsphinx_workers_hear_what_one_decoder_hears(monkeypatch):
+  waves = [corpus.speak(t, voice).astype(np.float32) / 32768 for t, voice in (
+      ("Good morning to you.", "flite:slt"), ("He owes 5 dollars.", "flite:awb"),
+      ("Never mind.", "espeak-ng:en-us"))]
+  serial = intelligibility.Recognizer(workers=1).transcribe_all(waves, corpus.SAMPLE_RATE)
+  monkeypatch.setattr(intelligibility, "PARALLEL_FROM", 2)
+  assert intelligibility.Recognizer(workers=2).transcribe_all(waves, corpus.SAMPLE_RATE) == serial
+
+
 def test_corpus_splits_by_sentence_and_holds_out_an_engine(speech_data_dir):
   splits = {name: pipeline.read_split(DATASET, name, speech_data_dir)
             for name in ("train", "validation", "test", "test_voice")}
