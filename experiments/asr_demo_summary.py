@@ -3,8 +3,10 @@
   python experiments/asr_demo_summary.py runs/asr
 reads DIR/{recognizer,direct,p2g}/eval_<split>.json (written by `python -m regen_jax evaluate`)
 for the held-out sentences (`test`) and the held-out voice (`test_voice`), prints JSON, and
-writes DIR/summary.json. Rates are corpus-level edit distance over reference length (can exceed
-1); CER/WER compare spoken forms (numbers spelled out), lowercase, without punctuation.
+writes DIR/summary.json; it refuses evaluations that cover different utterance counts. Rates
+are corpus-level edit distance over reference length (can exceed 1); CER/WER compare spoken
+forms (numbers spelled out), lowercase, without punctuation. Greedy, beam search (`beam_`) and
+beam search with the word language model (`lm_`); PocketSphinx's WER on the same recordings.
 """
 
 import json
@@ -23,9 +25,18 @@ def _load(runs: str, stage: str, split: str) -> dict:
 
 
 def _rates(summary: dict) -> dict:
-  """Greedy and beam-search rates of one evaluation."""
-  return {f"{prefix}{rate}": summary[f"{prefix}{rate}"] for prefix in ("", "beam_")
-          for rate in _RATES if f"{prefix}{rate}" in summary}
+  """Greedy, beam-search and beam + language-model rates of one evaluation, its utterance count
+  and PocketSphinx's WER on the same recordings where it was scored."""
+  rates = {f"{prefix}{rate}": summary[f"{prefix}{rate}"] for prefix in ("", "beam_", "lm_")
+           for rate in _RATES if f"{prefix}{rate}" in summary}
+  rates["utterances"] = summary["utterances"]
+  return rates
+
+
+def _pocketsphinx(evaluation: dict) -> dict:
+  if evaluation["pocketsphinx_asr_utterances"] != evaluation["utterances"]:
+    raise SystemExit("PocketSphinx scored other utterances than the recognizer")
+  return {"wer": evaluation["pocketsphinx_asr_wer"], "utterances": evaluation["utterances"]}
 
 
 def main(runs: str):
@@ -41,8 +52,12 @@ def main(runs: str):
                 "direct": direct["test"]["step"]},
       "regen_speech_to_phonemes_to_text": {s: _rates(r) for s, r in recognizer.items()},
       "direct_speech_to_text": {s: _rates(r) for s, r in direct.items()},
-      "p2g_from_rule_phonemes_test": {"cer": p2g["cer"], "wer": p2g["wer"]},
+      "pocketsphinx_on_the_same_recordings": {s: _pocketsphinx(r) for s, r in recognizer.items()},
+      "p2g_from_rule_phonemes_test": {k: p2g[k] for k in ("cer", "wer", "lm_cer", "lm_wer")},
   }
+  for split in recognizer:
+    if recognizer[split]["utterances"] != direct[split]["utterances"]:
+      raise SystemExit(f"{split}: regen and direct were scored on different utterance counts")
   with open(os.path.join(runs, "summary.json"), "w") as f:
     json.dump(summary, f, indent=2)
   print(json.dumps(summary, indent=2))

@@ -16,4 +16,6 @@ def get_config(arg=None):
   p2g = config_lib.sibling_module(__file__, "p2g.py")
   characters = ml_collections.ConfigDict({"stage": p2g.SPOKEN_CHARACTERS, "workdir": ""})
   recognizer = config_lib.sibling_module(__file__, "recognizer.py")
-  return recognizer.recognizer_config(args, characters, max_labels=192)
+  config = recognizer.recognizer_config(args, characters, max_labels=192)
+  config.score_pocketsphinx = False  # the regen recognizer's evaluation scores it
+  return config

@@ -12,6 +12,20 @@ from regen_jax.core import config as config_lib
 SPOKEN_CHARACTERS = "regen_jax.domains.speech.characters:SpokenCharacters"
 
 
+def language_model(test: bool) -> ml_collections.ConfigDict:
+  """The decoding help of every ASR stage that writes characters (evaluate's lm_* metrics, and
+  sample): a word trigram of the text corpus fused into the beam search; the same for the regen
+  pipeline (here and recognizer.py) and the direct baseline (direct.py). Weight and bonus were
+  chosen on validation by experiments/asr_lm_sweep.py."""
+  return ml_collections.ConfigDict({
+      "dataset": "regen_text/tiny" if test else "regen_text/full",
+      "order": 3,
+      "weight": 0.5,  # times log P(word | history)
+      "word_bonus": 1.0,  # per word: offsets the LM's preference for fewer words
+      "unknown_penalty": -5.0,  # once, when a partial word leaves the vocabulary
+      "beam_size": 4 if test else 16})
+
+
 def get_config(arg=None):
   args = config_lib.parse_arg(arg)
   config = config_lib.base()
@@ -32,6 +46,7 @@ def get_config(arg=None):
   config.model.depth = 4
   config.model.num_heads = 4
   config.num_decoded = 150  # validation sentences decoded at each evaluation
+  config.language_model = language_model(args.test)
 
   if args.test:
     config.update_from_flattened_dict({

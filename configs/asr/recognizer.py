@@ -44,6 +44,8 @@ def recognizer_config(args, stage1: ml_collections.ConfigDict, max_labels: int):
   config.spec_augment.max_time_fraction = 0.05
   config.num_decoded = 50  # validation utterances decoded at each training evaluation
   config.beam_size = 8
+  config.language_model = config_lib.sibling_module(__file__, "p2g.py").language_model(args.test)
+  config.score_pocketsphinx = True  # evaluate also scores PocketSphinx on the same recordings
 
   if args.test:
     config.update_from_flattened_dict({

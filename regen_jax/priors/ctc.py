@@ -124,9 +124,11 @@ class CTCPrior(Stage):
     logits, lengths = self.logits(params, model_state, batch)
     return jax.nn.log_softmax(logits), lengths
 
-  def decode(self, params, model_state, arrays, beam_size: int | None = None) -> list[list[int]]:
-    """Label sequences of every row of `arrays`: greedy, or prefix beam search of `beam_size`."""
+  def decode(self, params, model_state, arrays, beam_size: int | None = None,
+             scorer: ctc_algorithms.LabelScorer | None = None) -> list[list[int]]:
+    """Label sequences of every row of `arrays`: greedy, or prefix beam search of `beam_size`
+    (fused with `scorer`, e.g. a word language model, when given)."""
     log_probs, lengths = pipeline.map_batches(
         lambda batch: self._log_probs(params, model_state, batch), arrays,
         self.config.eval_batch_size)
-    return ctc_algorithms.batch_decode(log_probs, lengths, beam_size)
+    return ctc_algorithms.batch_decode(log_probs, lengths, beam_size, scorer)

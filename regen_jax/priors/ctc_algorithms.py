@@ -8,7 +8,7 @@ shape (T, V), of which the first `length` frames are real.
 """
 
 import math
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +16,22 @@ import numpy as np
 import optax
 
 BLANK = 0
+
+
+class LabelScorer(Protocol):
+  """A score beam search adds to the frames' log-probability of a label sequence (e.g. a word
+  language model, `priors/word_lm.py`), computed label by label from a state."""
+
+  def start(self): ...
+
+  def extend(self, state, label: int) -> tuple[object, float]:
+    """The state after appending `label`, and the score that adds."""
+
+  def finish(self, state) -> float:
+    """The score of ending the sequence in `state`."""
+
+  def total(self, labels: Sequence[int]) -> float:
+    """The whole score of a label sequence: the extensions' plus the finish."""
 
 
 def _paddings(lengths: jax.Array, size: int) -> jax.Array:
@@ -114,7 +130,8 @@ def _extensions(frame: np.ndarray, beam: dict, beam_size: int) -> dict[tuple, li
 
   Kept: the frame's beam_size + 1 likeliest labels, and any leading to a prefix already in the
   beam (their mass merges). Any other c makes a new prefix p+c scoring at most P(p) P(c), below
-  p+c' for the beam_size likelier labels c' != last(p), so it could not stay in the beam.
+  p+c' for the beam_size likelier labels c' != last(p), so it could not stay in the beam (with
+  a scorer, which may favour c, this is a heuristic, as in every LM-fused CTC decoder).
   """
   likeliest = (np.argsort(frame[1:])[::-1][:beam_size + 1] + 1).tolist()  # blank excluded
   labels = {prefix: set(likeliest) for prefix in beam}
@@ -124,14 +141,18 @@ def _extensions(frame: np.ndarray, beam: dict, beam_size: int) -> dict[tuple, li
   return {prefix: sorted(symbols) for prefix, symbols in labels.items()}
 
 
-def _prefix_search(log_probs: np.ndarray, beam_size: int) -> list[tuple[int, ...]]:
+def _prefix_search(log_probs: np.ndarray, beam_size: int,
+                   scorer: LabelScorer | None = None) -> list[tuple[int, ...]]:
   """CTC prefix beam search: the final beam, best first.
 
   Each prefix keeps log P(paths so far end in a blank) and log P(they end in its last label), so
   that a repeated label is a new label only after a blank. Beam scores sum only the paths whose
-  prefixes stayed in the beam: lower bounds of the exact probabilities.
+  prefixes stayed in the beam: lower bounds of the exact probabilities. A `scorer` adds its
+  score of each prefix (shallow fusion) to rank the beam.
   """
   beam = {(): (0.0, -math.inf)}  # prefix -> (log P ending in a blank, log P ending in a label)
+  # prefix -> (the scorer's state after it, its score)
+  fused = {(): (scorer.start(), 0.0)} if scorer is not None else None
   for frame in log_probs:
     grown: dict[tuple[int, ...], tuple[float, float]] = {}
     scores = frame.tolist()  # python floats: numpy scalar arithmetic is slower per call
@@ -144,30 +165,44 @@ def _prefix_search(log_probs: np.ndarray, beam_size: int) -> list[tuple[int, ...
         _add(grown, prefix, label=label + scores[last])  # a repeat without a blank collapses
       for symbol in symbols:  # after the same label only via a blank, else a repeat
         _add(grown, prefix + (symbol,), label=(blank if symbol == last else total) + scores[symbol])
-    beam = dict(sorted(grown.items(), key=lambda item: -_logaddexp(*item[1]))[:beam_size])
+        if fused is not None and prefix + (symbol,) not in fused:
+          state, score = fused[prefix]
+          state, added = scorer.extend(state, symbol)
+          fused[prefix + (symbol,)] = (state, score + added)
+    rank = lambda item: -_logaddexp(*item[1]) - (fused[item[0]][1] if fused is not None else 0)
+    beam = dict(sorted(grown.items(), key=rank)[:beam_size])
   return list(beam)
 
 
-def beam_search(log_probs: np.ndarray, length: int, beam_size: int) -> list[int]:
+def beam_search(log_probs: np.ndarray, length: int, beam_size: int,
+                scorer: LabelScorer | None = None) -> list[int]:
   """The most probable label sequence that prefix beam search finds, never worse than greedy.
 
   The final beam and the greedy decode are rescored with the exact `sequence_log_prob` (beam
-  scores are lower bounds) and the best is returned, earlier beam entries winning ties. So the
-  result is at least as probable as `greedy_decode`'s, for every beam_size: beam_size=1 is the
-  width-1 prefix search, which keeps a prefix over the frame's argmax when the prefix's paths sum
-  to more, so it may return a more probable sequence than greedy, never a less probable one.
+  scores are lower bounds), plus the scorer's `total` when given, and the best is returned,
+  earlier beam entries winning ties. So the result scores at least as well as `greedy_decode`'s,
+  for every beam_size: beam_size=1 is the width-1 prefix search, which keeps a prefix over the
+  frame's argmax when the prefix's paths sum to more, so it may return a more probable sequence
+  than greedy, never a less probable one.
   """
   if beam_size < 1:
     raise ValueError(f"beam_size must be at least 1, got {beam_size}")
   log_probs = np.asarray(log_probs, np.float64)[:length]
-  candidates = _prefix_search(log_probs, beam_size) + [tuple(greedy_decode(log_probs, length))]
-  return list(max(candidates, key=lambda c: sequence_log_prob(log_probs, length, c)))
+  candidates = _prefix_search(log_probs, beam_size, scorer) + [
+      tuple(greedy_decode(log_probs, length))]
+  score = lambda c: sequence_log_prob(log_probs, length, c) + (
+      scorer.total(c) if scorer is not None else 0.0)
+  return list(max(candidates, key=score))
 
 
 def batch_decode(log_probs: np.ndarray | jax.Array, lengths: Sequence[int] | np.ndarray,
-                 beam_size: int | None = None) -> list[list[int]]:
-  """Label sequences of a batch (B, T, V): greedy when beam_size is None, else beam search."""
+                 beam_size: int | None = None,
+                 scorer: LabelScorer | None = None) -> list[list[int]]:
+  """Label sequences of a batch (B, T, V): greedy when beam_size is None, else beam search
+  (fused with `scorer`'s score when given)."""
   log_probs, lengths = np.asarray(log_probs), np.asarray(lengths)
   if beam_size is None:
+    if scorer is not None:
+      raise ValueError("a scorer needs beam search: give beam_size")
     return [greedy_decode(row, int(n)) for row, n in zip(log_probs, lengths)]
-  return [beam_search(row, int(n), beam_size) for row, n in zip(log_probs, lengths)]
+  return [beam_search(row, int(n), beam_size, scorer) for row, n in zip(log_probs, lengths)]

@@ -11,7 +11,7 @@ import pytest
 
 from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.data import pipeline
-from regen_jax.domains.speech import corpus, p2g, text_corpus
+from regen_jax.domains.speech import corpus, language_model, p2g, text_corpus
 from regen_jax.domains.speech import recognizer as recognizer_lib
 from regen_jax.errors import UserError
 from regen_jax.evaluate import text as text_metrics
@@ -124,18 +124,37 @@ def test_beam_search_is_never_less_probable_or_worse_than_greedy(trained):
       references, greedy)
 
 
-def test_pipeline_evaluation_reports_phoneme_character_and_word_error_rates(trained):
+def test_pipeline_evaluation_reports_phoneme_character_and_word_error_rates(trained,
+                                                                          speech_data_dir):
   result = cli("evaluate", "asr/recognizer.py:test", trained / "recognizer",
                f"--config.stage1.workdir={trained / 'p2g'}", "--config.eval_split=test_voice")
   summary = json.loads(result.stdout.strip().splitlines()[-1])
   assert summary["split"] == "test_voice"
-  for key in ("per", "cer", "wer", "beam_per", "beam_cer", "beam_wer"):
+  for key in ("per", "cer", "wer", "beam_per", "beam_cer", "beam_wer", "lm_cer", "lm_wer"):
     assert 0 <= summary[key] <= 5, key
+  assert summary["lm_per"] == summary["beam_per"]  # the LM helps the spelling, not the phonemes
+  assert summary["utterances"] == summary["pocketsphinx_asr_utterances"] == 8
+  assert 0 <= summary["pocketsphinx_asr_wer"] <= 1  # festival's voices, which it knows well
   written = (trained / "recognizer" / "samples").glob("beam_transcripts_*.txt")
   assert "reference: " in next(written).read_text()
   direct = json.loads(cli("evaluate", "asr/direct.py:test", trained / "direct").stdout
                       .strip().splitlines()[-1])
   assert "per" not in direct and direct["cer"] > 0 and direct["beam_wer"] > 0
+  assert 0 < direct["lm_wer"] <= 5 and "pocketsphinx_asr_wer" not in direct
+  model = language_model.word_scorer(config("asr/direct.py:test").language_model,
+                                     str(speech_data_dir)).lm
+  for stage in ("recognizer", "direct"):  # the LM keeps the beam's words in its vocabulary
+    unknown = {prefix: _unknown_share(trained / stage, prefix, model.vocabulary)
+               for prefix in ("beam_", "lm_")}
+    assert unknown["lm_"] <= unknown["beam_"], (stage, unknown)
+
+
+def _unknown_share(workdir, prefix: str, vocabulary) -> float:
+  """Share of the words of the latest `prefix` transcripts that are not in `vocabulary`."""
+  (path,) = sorted((workdir / "samples").glob(f"{prefix}transcripts_*.txt"))[-1:]
+  words = [w for line in path.read_text().splitlines() if line.startswith("text:")
+           for w in line.split()[1:]]
+  return sum(w not in vocabulary for w in words) / max(len(words), 1)
 
 
 def _write_wav(path, samples, rate):

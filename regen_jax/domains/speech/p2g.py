@@ -13,16 +13,20 @@ other (the recognizer's stage 1). Sequences longer than `max_phonemes` are spell
 at word boundaries, never cut off.
 """
 
+import functools
+
 import flax.linen as nn
 import numpy as np
 
 from regen_jax.abstractions import phonemes as phoneme_lib
 from regen_jax.data import pipeline
+from regen_jax.domains.speech import language_model
 from regen_jax.domains.speech import text_corpus  # noqa: F401  (registers the TFDS builder)
 from regen_jax.domains.speech.utterances import TEXT
 from regen_jax.errors import UserError
 from regen_jax.evaluate import text as text_metrics
 from regen_jax.priors.ctc import CTCPrior
+from regen_jax.priors.ctc_algorithms import LabelScorer
 from regen_jax.stages.abstraction import Abstraction, AbstractionStage
 from regen_jax.stages.specs import SymbolSpec, rule_fingerprint
 
@@ -42,11 +46,14 @@ class PhonemeAbstraction(Abstraction):
   def encode(self, texts: list[str]) -> list[np.ndarray]:
     return [phoneme_lib.encode(text) for text in texts]
 
-  def decode(self, sequences) -> list[str]:
+  def decode(self, sequences, scorer: LabelScorer | None = None,
+             beam_size: int | None = None) -> list[str]:
+    """Texts of phoneme id sequences: the speller's greedy spelling, or its beam search of
+    `beam_size` fused with `scorer` (a word language model) when given."""
     if self._speller is None:
       raise UserError("phonemes -> text needs the trained phoneme-to-grapheme stage: pass "
                       "--config.stage1.workdir=DIR (a trained configs/asr/p2g.py)")
-    return self._speller(sequences)
+    return self._speller(sequences, scorer, beam_size)
 
 
 class PhonemeUpsampler(nn.Module):
@@ -103,7 +110,7 @@ def word_pieces(ids, limit: int) -> list[list[int]]:
 class PhonemeToGrapheme(CTCPrior, AbstractionStage):
   sample_flags = (TEXT,)
   sample_suffix = ".txt"
-  runtime_keys = ("num_decoded",)
+  runtime_keys = ("num_decoded", "language_model")
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
@@ -166,30 +173,42 @@ class PhonemeToGrapheme(CTCPrior, AbstractionStage):
             "num_labels": np.ones((batch_size,), np.int32)}
 
   # ---- spelling, and the abstraction it provides
-  def transcribe(self, params, model_state, sequences) -> list[str]:
-    """Text of phoneme id sequences (no leading boundary), e.g. a recognizer's output."""
+  def transcribe(self, params, model_state, sequences, scorer: LabelScorer | None = None,
+                 beam_size: int | None = None) -> list[str]:
+    """Text of phoneme id sequences (no leading boundary), e.g. a recognizer's output: greedy, or
+    beam search fused with `scorer`."""
     pieces = [word_pieces(ids, self.config.max_phonemes) for ids in sequences]
     flat = [piece for row in pieces for piece in row]
     rows = phoneme_rows(flat, self.config.max_phonemes)
-    spelled = iter(self.stage1.decode(self.decode(params, model_state, rows)) if flat else [])
+    spelled = iter(self.stage1.decode(self.decode(params, model_state, rows, beam_size, scorer))
+                   if flat else [])
     return [" ".join(next(spelled) for _ in row) for row in pieces]
 
   def abstraction(self, params, model_state, step):
-    return PhonemeAbstraction(lambda sequences: self.transcribe(params, model_state, sequences))
+    return PhonemeAbstraction(functools.partial(self.transcribe, params, model_state))
 
   def rule_abstraction(self):
     return PhonemeAbstraction()
 
   def on_eval(self, params, model_state, step, full=False):
+    """Greedy spelling of `num_decoded` validation sentences' rule phonemes (all, plus beam
+    search with the word language model, `lm_*`, if full)."""
     count = None if full else self.config.num_decoded
     arrays = {k: v[:count] for k, v in self.eval_arrays.items()}
-    written = self.transcribe(params, model_state, [
-        row[:n] for row, n in zip(arrays["phonemes"], arrays["num_phonemes"])])
+    sequences = [row[:n] for row, n in zip(arrays["phonemes"], arrays["num_phonemes"])]
     spoken = [phoneme_lib.spoken_text(t) for t in self.split(self.config.eval_split)[1][:count]]
-    for reference, text in list(zip(spoken, written))[:_SHOWN]:
-      print(f"reference: {reference}\ntext:      {text}", flush=True)
-    return {"cer": text_metrics.char_error_rate(spoken, written),
-            "wer": text_metrics.word_error_rate(spoken, written)}
+    decodings = {"": self.transcribe(params, model_state, sequences)}
+    if full:
+      lm = self.config.language_model
+      decodings["lm_"] = self.transcribe(params, model_state, sequences, language_model.word_scorer(
+          lm, self.config.data_dir), lm.beam_size)
+    scores = {}
+    for prefix, written in decodings.items():
+      for reference, text in list(zip(spoken, written))[:_SHOWN]:
+        print(f"reference: {reference}\n{prefix}text: {text}", flush=True)
+      scores.update({f"{prefix}cer": text_metrics.char_error_rate(spoken, written),
+                     f"{prefix}wer": text_metrics.word_error_rate(spoken, written)})
+    return scores
 
   def sample(self, params, model_state, path, text=None):
     """`--text`: the rule's phonemes of the text and this stage's spelling of them."""

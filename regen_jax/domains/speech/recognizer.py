@@ -8,7 +8,8 @@ boundaries and pauses kept: phoneme-to-grapheme needs them) or the characters of
 (`phonemes.spoken_text`: numbers and abbreviations spelled out, as they are spoken). Inputs are
 standardised log-mels (per-bin statistics of the first training batch, kept in the checkpoint),
 SpecAugment-masked in training. Evaluation decodes held-out utterances greedily, and in
-`evaluate` also by prefix beam search (`beam_*` metrics): PER for phonemes; CER and WER of the
+`evaluate` also by prefix beam search (`beam_*` metrics) and by beam search with the word
+language model's help (`lm_*`, `language_model.py`): PER for phonemes; CER and WER of the
 transcript whenever stage 1 turns the symbols into text (characters; phonemes with a trained
 phoneme-to-grapheme stage 1, then scoring the whole pipeline speech -> phonemes -> text).
 """
@@ -21,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from regen_jax.abstractions import phonemes as phoneme_lib
-from regen_jax.domains.speech import audio_input
+from regen_jax.domains.speech import audio_input, language_model
 from regen_jax.domains.speech.utterances import AUDIO, SpeechData
 from regen_jax.errors import UserError
 from regen_jax.evaluate import text as text_metrics
@@ -106,7 +107,7 @@ def spec_augment(rng, mel, num_frames, num_freq_masks: int, max_freq_width: int,
 class Recognizer(SpeechData, CTCPrior):
   sample_flags = (AUDIO,)
   sample_suffix = ".txt"
-  runtime_keys = ("num_decoded", "beam_size")
+  runtime_keys = ("num_decoded", "beam_size", "language_model", "score_pocketsphinx")
 
   def condition_encoder(self):
     model = self.config.model
@@ -142,20 +143,43 @@ class Recognizer(SpeechData, CTCPrior):
                 num_labels=np.ones((batch_size,), np.int32))
 
   # ---- transcripts and scores
-  def _scores(self, hypotheses, arrays, texts, prefix: str, step: int) -> dict[str, float]:
+  @property
+  def _phonemes(self) -> bool:
+    """Whether the symbols are phonemes, which a trained speller (phoneme-to-grapheme) turns
+    into text, rather than characters (text by rule)."""
+    return self.spec.name == "phonemes"
+
+  def transcripts(self, params, model_state, arrays, beam_size: int | None = None,
+                  helped: bool = False) -> tuple[list[list[int]], list[str]]:
+    """Symbols and text of every row: greedy, or beam search of `beam_size`; `helped`, the word
+    language model joins the beam search that writes characters (`language_model.beam_size`
+    wide): this stage's own for the direct baseline, phoneme-to-grapheme's for the pipeline."""
+    lm = self.config.language_model
+    scorer = language_model.word_scorer(lm, self.config.data_dir) if helped else None
+    if helped and not self._phonemes:
+      symbols = self.decode(params, model_state, arrays, lm.beam_size, scorer)
+    else:
+      symbols = self.decode(params, model_state, arrays, beam_size)
+    if not self.stage1.decodes:
+      return symbols, [""] * len(symbols)
+    if helped and self._phonemes:
+      return symbols, self.stage1.decode(symbols, scorer, lm.beam_size)
+    return symbols, self.stage1.decode(symbols)
+
+  def _scores(self, hypotheses, written, arrays, texts, prefix: str,
+              step: int) -> dict[str, float]:
     """PER (phonemes), CER and WER (when stage 1 gives text) of one decoding of the rows."""
-    phonemes = self.spec.name == "phonemes"
-    written = self.stage1.decode(hypotheses) if self.stage1.decodes else [""] * len(hypotheses)
     scores = {}
-    if phonemes:
+    if self._phonemes:
       references = [row[:n] for row, n in zip(arrays["labels"], arrays["num_labels"])]
       scores["per"] = text_metrics.phoneme_error_rate(references, hypotheses)
     spoken = [phoneme_lib.spoken_text(t) for t in texts]
     if self.stage1.decodes:
       scores["cer"] = text_metrics.char_error_rate(spoken, written)
       scores["wer"] = text_metrics.word_error_rate(spoken, written)
-    lines = [f"reference: {s}\n" + (f"phonemes:  {phoneme_lib.to_string(h)}\n" if phonemes else "")
-             + f"text:      {w}\n" for s, h, w in zip(spoken, hypotheses, written)]
+    shown = lambda h: f"phonemes:  {phoneme_lib.to_string(h)}\n" if self._phonemes else ""
+    lines = [f"reference: {s}\n{shown(h)}text:      {w}\n"
+             for s, h, w in zip(spoken, hypotheses, written)]
     os.makedirs(self.output_path(""), exist_ok=True)
     with open(self.output_path(f"{prefix}transcripts_{step:07d}.txt"), "w") as f:
       f.write("\n".join(lines))
@@ -163,16 +187,22 @@ class Recognizer(SpeechData, CTCPrior):
     return {prefix + k: v for k, v in scores.items()}
 
   def on_eval(self, params, model_state, step, full=False):
-    """Greedy decodes of `num_decoded` validation utterances (all, plus beam search, if full)."""
+    """Greedy decodes of `num_decoded` validation utterances (all, plus beam search without and
+    with the language model, if full)."""
     count = None if full else self.config.num_decoded
     arrays = {k: v[:count] for k, v in self.eval_arrays.items()}
     texts = self.eval_texts[:count]
-    greedy = self.decode(params, model_state, arrays)
-    scores = self._scores(greedy, arrays, texts, "", step)
+    scores = self._scores(*self.transcripts(params, model_state, arrays), arrays, texts, "", step)
     if full:
-      beam = self.decode(params, model_state, arrays, self.config.beam_size)
-      scores.update(self._scores(beam, arrays, texts, "beam_", step))
-    return scores
+      beam = self.transcripts(params, model_state, arrays, self.config.beam_size)
+      scores.update(self._scores(*beam, arrays, texts, "beam_", step))
+    if full and self.stage1.decodes:
+      helped = self.transcripts(params, model_state, arrays, self.config.beam_size, helped=True)
+      scores.update(self._scores(*helped, arrays, texts, "lm_", step))
+    if full and self.config.score_pocketsphinx:  # a recognizer we did not train, same audio
+      waves = arrays["audio"].astype(np.float32) / 32768
+      scores.update(self.intelligibility("pocketsphinx", step, waves, arrays["num_frames"]))
+    return dict(scores, utterances=len(texts)) if full else scores
 
   def sample(self, params, model_state, path, audio=None):
     """`--audio FILE.wav`: prints (and writes to `path`) the beam-search transcript."""
@@ -189,12 +219,13 @@ class Recognizer(SpeechData, CTCPrior):
     batch = {"audio": np.zeros((1, self.config.max_frames * hop), np.int16),
              "num_frames": np.array([num_frames], np.int32)}
     batch["audio"][0, :num_frames * hop] = np.round(samples[:num_frames * hop] * 32767)
-    hypothesis = self.decode(params, model_state, batch, self.config.beam_size)
+    symbols, written = self.transcripts(params, model_state, batch, self.config.beam_size,
+                                        helped=self.stage1.decodes)
     lines = []
-    if self.spec.name == "phonemes":
-      lines.append(f"phonemes: {phoneme_lib.to_string(hypothesis[0])}")
+    if self._phonemes:
+      lines.append(f"phonemes: {phoneme_lib.to_string(symbols[0])}")
     if self.stage1.decodes:
-      lines.append(f"text: {self.stage1.decode(hypothesis)[0]}")
+      lines.append(f"text: {written[0]}")
     print("\n".join(lines), flush=True)
     with open(path, "w") as f:
       f.write("\n".join(lines) + "\n")

@@ -1,0 +1,63 @@
+"""Chooses the word language model's weight and word bonus on the validation sentences, for the
+regen pipeline and the direct baseline at once (they share the setting, `language_model` in
+configs/asr/recognizer.py).
+
+  python experiments/asr_lm_sweep.py runs/asr [--weights 0.3,0.5,0.8] [--bonuses 0,1,2]
+reads the trained DIR/{recognizer,direct} (as `make demo-asr` leaves them), decodes their
+`validation` split once by beam search, then spells it with the LM fused in for every pair,
+and prints JSON (WER per pair and system, the pair of lowest summed WER). Test is not read.
+"""
+
+import argparse
+import json
+import platform
+import sys
+
+import jax
+
+from regen_jax.abstractions import phonemes as phoneme_lib
+from regen_jax.evaluate import text as text_metrics
+from regen_jax.stages import pairing
+
+
+def _wers(runs: str, weights, bonuses) -> tuple[dict, int]:
+  """{(weight, bonus): {system: validation WER}} and the utterance count."""
+  results = {}
+  for system in ("recognizer", "direct"):
+    stage, params, model_state, _ = pairing.restore_workdir(f"{runs}/{system}")
+    if stage.config.eval_split != "validation":
+      raise SystemExit(f"{system} was trained to evaluate on {stage.config.eval_split}")
+    spoken = [phoneme_lib.spoken_text(t) for t in stage.eval_texts]
+    lm = stage.config.language_model
+    for weight in weights:
+      for bonus in bonuses:
+        lm.weight, lm.word_bonus = weight, bonus
+        _, written = stage.transcripts(params, model_state, stage.eval_arrays,
+                                       stage.config.beam_size, helped=True)
+        results.setdefault((weight, bonus), {})[system] = text_metrics.word_error_rate(
+            spoken, written)
+        print(f"{system} weight {weight} bonus {bonus}: WER "
+              f"{results[(weight, bonus)][system]:.4f}", file=sys.stderr, flush=True)
+  return results, len(spoken)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("runs")
+  parser.add_argument("--weights", default="0.3,0.5,0.8")
+  parser.add_argument("--bonuses", default="0,1,2")
+  args = parser.parse_args()
+  floats = lambda text: [float(v) for v in text.split(",")]
+  results, utterances = _wers(args.runs, floats(args.weights), floats(args.bonuses))
+  best = min(results, key=lambda pair: sum(results[pair].values()))
+  print(json.dumps({
+      "command": "python experiments/asr_lm_sweep.py " + " ".join(sys.argv[1:]),
+      "device": f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()})",
+      "split": "validation", "utterances": utterances,
+      "wer": [{"weight": w, "word_bonus": b, "regen": r["recognizer"], "direct": r["direct"]}
+              for (w, b), r in results.items()],
+      "best": {"weight": best[0], "word_bonus": best[1]}}, indent=2))
+
+
+if __name__ == "__main__":
+  main()
