@@ -29,14 +29,14 @@ def _rates(summary: dict) -> dict:
   and PocketSphinx's WER on the same recordings where it was scored."""
   rates = {f"{prefix}{rate}": summary[f"{prefix}{rate}"] for prefix in ("", "beam_", "lm_")
            for rate in _RATES if f"{prefix}{rate}" in summary}
-  rates["utterances"] = summary["utterances"]
+  rates["utterances"] = int(summary["utterances"])
   return rates
 
 
 def _pocketsphinx(evaluation: dict) -> dict:
   if evaluation["pocketsphinx_asr_utterances"] != evaluation["utterances"]:
     raise SystemExit("PocketSphinx scored other utterances than the recognizer")
-  return {"wer": evaluation["pocketsphinx_asr_wer"], "utterances": evaluation["utterances"]}
+  return {"wer": evaluation["pocketsphinx_asr_wer"], "utterances": int(evaluation["utterances"])}
 
 
 def main(runs: str):

@@ -5,7 +5,8 @@ configs/asr/recognizer.py).
   python experiments/asr_lm_sweep.py runs/asr [--weights 0.3,0.5,0.8] [--bonuses 0,1,2]
 reads the trained DIR/{recognizer,direct} (as `make demo-asr` leaves them), decodes their
 `validation` split once by beam search, then spells it with the LM fused in for every pair,
-and prints JSON (WER per pair and system, the pair of lowest summed WER). Test is not read.
+and prints JSON last, after the stages' progress lines (WER per pair and system, and the pair
+of lowest summed WER). Test is not read.
 """
 
 import argparse

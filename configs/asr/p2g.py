@@ -21,7 +21,7 @@ def language_model(test: bool) -> ml_collections.ConfigDict:
       "dataset": "regen_text/tiny" if test else "regen_text/full",
       "order": 3,
       "weight": 0.5,  # times log P(word | history)
-      "word_bonus": 1.0,  # per word: offsets the LM's preference for fewer words
+      "word_bonus": 3.0,  # per word: offsets the LM's preference for fewer words
       "unknown_penalty": -5.0,  # once, when a partial word leaves the vocabulary
       "beam_size": 4 if test else 16})
 

@@ -29,6 +29,6 @@ DOMAINS = (
             stage1=StageConfig("asr/p2g.py"),
             regen=StageConfig("asr/recognizer.py"),
             direct=StageConfig("asr/direct.py"),
-            metric=("beam_wer", "beam_wer"),
-            metric_name="WER (beam search) on held-out sentences")),
+            metric=("lm_wer", "lm_wer"),
+            metric_name="WER (beam search with the word language model) on held-out sentences")),
 )

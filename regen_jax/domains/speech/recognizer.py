@@ -107,7 +107,10 @@ def spec_augment(rng, mel, num_frames, num_freq_masks: int, max_freq_width: int,
 class Recognizer(SpeechData, CTCPrior):
   sample_flags = (AUDIO,)
   sample_suffix = ".txt"
-  runtime_keys = ("num_decoded", "beam_size", "language_model", "score_pocketsphinx")
+  # Decoding settings, its own and those of phoneme-to-grapheme's (its nested config): they
+  # change no trained parameter.
+  runtime_keys = ("num_decoded", "beam_size", "language_model", "score_pocketsphinx",
+                  "stage1.language_model")
 
   def condition_encoder(self):
     model = self.config.model
