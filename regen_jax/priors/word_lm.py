@@ -45,7 +45,7 @@ class KneserNey:
         self._grams[n][gram[:-1]][gram[-1]] = count
     self._totals = {n: {h: (sum(f.values()), len(f)) for h, f in g.items()}
                     for n, g in self._grams.items()}
-    self.vocabulary = frozenset(w for (w,) in counts[1]) | frozenset(vocabulary) - {START}
+    self.vocabulary = (frozenset(w for (w,) in counts[1]) | frozenset(vocabulary)) - {START}
     self._floor = 1.0 / (len(self.vocabulary | {END, UNKNOWN}))
     self._cache: dict[tuple, float] = {}
 

@@ -208,7 +208,8 @@ class Recognizer(SpeechData, CTCPrior):
     return dict(scores, utterances=len(texts)) if full else scores
 
   def sample(self, params, model_state, path, audio=None):
-    """`--audio FILE.wav`: prints (and writes to `path`) the beam-search transcript."""
+    """`--audio FILE.wav`: prints (and writes to `path`) the transcript of beam search with the
+    word language model (the phonemes of plain beam search too, for the regen pipeline)."""
     if not audio:
       raise UserError("give a recording to transcribe: --audio speech.wav")
     rate, hop = self.mel_config.sample_rate, self.mel_config.hop_length
