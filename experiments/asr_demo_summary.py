@@ -5,8 +5,11 @@ reads DIR/{recognizer,direct,p2g}/eval_<split>.json (written by `python -m regen
 for the held-out sentences (`test`) and the held-out voice (`test_voice`), prints JSON, and
 writes DIR/summary.json; it refuses evaluations that cover different utterance counts. Rates
 are corpus-level edit distance over reference length (can exceed 1); CER/WER compare spoken
-forms (numbers spelled out), lowercase, without punctuation. Greedy, beam search (`beam_`) and
-beam search with the word language model (`lm_`); PocketSphinx's WER on the same recordings.
+forms (numbers spelled out), lowercase, without punctuation. Greedy, beam search (`beam_`),
+beam search with the word language model (`lm_`) and with the language model over its closed
+vocabulary in the recognizer's own search (`lexicon_`: the pipeline's phonemes through the
+rule's pronunciations, direct's letters as vocabulary words); PocketSphinx's WER on the same
+recordings.
 """
 
 import json
@@ -25,9 +28,10 @@ def _load(runs: str, stage: str, split: str) -> dict:
 
 
 def _rates(summary: dict) -> dict:
-  """Greedy, beam-search and beam + language-model rates of one evaluation, its utterance count
-  and PocketSphinx's WER on the same recordings where it was scored."""
-  rates = {f"{prefix}{rate}": summary[f"{prefix}{rate}"] for prefix in ("", "beam_", "lm_")
+  """The rates of each decoding of one evaluation, its utterance count and PocketSphinx's WER on
+  the same recordings where it was scored."""
+  rates = {f"{prefix}{rate}": summary[f"{prefix}{rate}"]
+           for prefix in ("", "beam_", "lm_", "lexicon_")
            for rate in _RATES if f"{prefix}{rate}" in summary}
   rates["utterances"] = int(summary["utterances"])
   return rates

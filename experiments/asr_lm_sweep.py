@@ -2,11 +2,12 @@
 regen pipeline and the direct baseline at once (they share the setting, `language_model` in
 configs/asr/recognizer.py).
 
-  python experiments/asr_lm_sweep.py runs/asr [--weights 0.3,0.5,0.8] [--bonuses 0,1,2]
-reads the trained DIR/{recognizer,direct} (as `make demo-asr` leaves them), decodes their
-`validation` split once by beam search, then spells it with the LM fused in for every pair,
-and prints JSON last, after the stages' progress lines (WER per pair and system, and the pair
-of lowest summed WER). Test is not read.
+  python experiments/asr_lm_sweep.py runs/asr [--weights 0.3,0.5,0.8] [--bonuses 0,1,2] \
+      [--decoding lm|lexicon]
+reads the trained DIR/{recognizer,direct} (as `make demo-asr` leaves them), transcribes their
+`validation` split with the LM fused in (`--decoding`, a Recognizer.transcripts decoding) for
+every pair, and prints JSON last, after the stages' progress lines (WER per pair and system,
+and the pair of lowest summed WER). Test is not read.
 """
 
 import argparse
@@ -21,7 +22,7 @@ from regen_jax.evaluate import text as text_metrics
 from regen_jax.stages import pairing
 
 
-def _wers(runs: str, weights, bonuses) -> tuple[dict, int]:
+def _wers(runs: str, weights, bonuses, decoding: str) -> tuple[dict, int]:
   """{(weight, bonus): {system: validation WER}} and the utterance count."""
   results = {}
   for system in ("recognizer", "direct"):
@@ -32,9 +33,11 @@ def _wers(runs: str, weights, bonuses) -> tuple[dict, int]:
     lm = stage.config.language_model
     for weight in weights:
       for bonus in bonuses:
-        lm.weight, lm.word_bonus = weight, bonus
-        _, written = stage.transcripts(params, model_state, stage.eval_arrays,
-                                       stage.config.beam_size, helped=True)
+        if decoding == "lexicon":
+          lm.closed_weight, lm.closed_word_bonus = weight, bonus
+        else:
+          lm.weight, lm.word_bonus = weight, bonus
+        _, written = stage.transcripts(params, model_state, stage.eval_arrays, decoding)
         results.setdefault((weight, bonus), {})[system] = text_metrics.word_error_rate(
             spoken, written)
         print(f"{system} weight {weight} bonus {bonus}: WER "
@@ -47,14 +50,16 @@ def main():
   parser.add_argument("runs")
   parser.add_argument("--weights", default="0.3,0.5,0.8")
   parser.add_argument("--bonuses", default="0,1,2")
+  parser.add_argument("--decoding", default="lm", choices=("lm", "lexicon"))
   args = parser.parse_args()
   floats = lambda text: [float(v) for v in text.split(",")]
-  results, utterances = _wers(args.runs, floats(args.weights), floats(args.bonuses))
+  results, utterances = _wers(args.runs, floats(args.weights), floats(args.bonuses),
+                              args.decoding)
   best = min(results, key=lambda pair: sum(results[pair].values()))
   print(json.dumps({
       "command": "python experiments/asr_lm_sweep.py " + " ".join(sys.argv[1:]),
       "device": f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()})",
-      "split": "validation", "utterances": utterances,
+      "split": "validation", "decoding": args.decoding, "utterances": utterances,
       "wer": [{"weight": w, "word_bonus": b, "regen": r["recognizer"], "direct": r["direct"]}
               for (w, b), r in results.items()],
       "best": {"weight": best[0], "word_bonus": best[1]}}, indent=2))

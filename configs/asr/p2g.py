@@ -13,16 +13,19 @@ SPOKEN_CHARACTERS = "regen_jax.domains.speech.characters:SpokenCharacters"
 
 
 def language_model(test: bool) -> ml_collections.ConfigDict:
-  """The decoding help of every ASR stage that writes characters (evaluate's lm_* metrics, and
-  sample): a word trigram of the text corpus fused into the beam search; the same for the regen
-  pipeline (here and recognizer.py) and the direct baseline (direct.py). Weight and bonus were
-  chosen on validation by experiments/asr_lm_sweep.py."""
+  """The decoding help of every ASR stage (evaluate's lm_* and lexicon_* metrics, and sample): a
+  word trigram of the text corpus fused into the beam search; the same for the regen pipeline
+  (here and recognizer.py) and the direct baseline (direct.py). Weights and bonuses were chosen
+  on validation by experiments/asr_lm_sweep.py."""
   return ml_collections.ConfigDict({
       "dataset": "regen_text/tiny" if test else "regen_text/full",
       "order": 3,
       "weight": 0.5,  # times log P(word | history)
       "word_bonus": 3.0,  # per word: offsets the LM's preference for fewer words
       "unknown_penalty": -5.0,  # once, when a partial word leaves the vocabulary
+      # Lexicon decoding (the recognizers' `lexicon_*`: vocabulary words only), chosen alike.
+      "closed_weight": 0.5,
+      "closed_word_bonus": 2.0,
       "beam_size": 4 if test else 16})
 
 

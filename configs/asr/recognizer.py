@@ -46,6 +46,7 @@ def recognizer_config(args, stage1: ml_collections.ConfigDict, max_labels: int):
   config.beam_size = 8
   config.language_model = config_lib.sibling_module(__file__, "p2g.py").language_model(args.test)
   config.score_pocketsphinx = True  # evaluate also scores PocketSphinx on the same recordings
+  config.sample_decoding = "lexicon"  # how `sample` transcribes (Recognizer.transcripts)
 
   if args.test:
     config.update_from_flattened_dict({

@@ -6,16 +6,17 @@ the uniform floor of the lowest order, and any other word is `UNKNOWN`. Natural-
 probabilities.
 
 `WordScorer`: the decoding help of lexicon + LM CTC decoders (Hannun et al. 2014; pyctcdecode,
-which pins numpy < 2 and so does not fit here): a label sequence over a character table is
-scored word by word as `weight * log P(word | history) + word_bonus`, a partial word that stops
-being a prefix of any vocabulary word pays `unknown_penalty` at once (so the beam drops
-misspellings early), and the end of the sequence scores the last word and the end of sentence.
+which pins numpy < 2 and so does not fit here): a label sequence (letters, or phonemes through
+a pronunciation lexicon) is scored word by word as `weight * log P(word | history) +
+word_bonus`, a partial word that stops being a prefix of any lexicon word pays
+`unknown_penalty` at once (so the beam drops misspellings early; -inf allows lexicon words
+only), and the end of the sequence scores the last word and the end of sentence.
 """
 
 import collections
 import dataclasses
 import math
-from typing import Iterable, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 START, END, UNKNOWN = "<s>", "</s>", "<unk>"
 
@@ -45,7 +46,7 @@ class KneserNey:
         self._grams[n][gram[:-1]][gram[-1]] = count
     self._totals = {n: {h: (sum(f.values()), len(f)) for h, f in g.items()}
                     for n, g in self._grams.items()}
-    self.vocabulary = (frozenset(w for (w,) in counts[1]) | frozenset(vocabulary)) - {START}
+    self.vocabulary = (frozenset(w for (w,) in counts[1]) | frozenset(vocabulary)) - {START, END}
     self._floor = 1.0 / (len(self.vocabulary | {END, UNKNOWN}))
     self._cache: dict[tuple, float] = {}
 
@@ -75,47 +76,82 @@ class KneserNey:
 @dataclasses.dataclass(frozen=True)
 class WordState:
   history: tuple[str, ...] = ()  # the last order-1 words
-  partial: str = ""  # letters of the word being spelled
+  partial: tuple[int, ...] = ()  # labels of the word being spelled
+
+
+def character_spellings(words: Iterable[str], symbols: Sequence[str]) -> dict[str, tuple[int, ...]]:
+  """Each word's labels in a character table: the lexicon of a decoder that writes letters."""
+  index = {symbol: i for i, symbol in enumerate(symbols)}
+  return {word: tuple(index[c] for c in word) for word in words}
 
 
 class WordScorer:
-  """Shallow fusion of `lm` into CTC prefix beam search over a character table (see module)."""
+  """Shallow fusion of `lm` into CTC prefix beam search over any label table (see module).
 
-  def __init__(self, lm: KneserNey, symbols: Sequence[str], separator: str = " ",
-               weight: float = 1.0, word_bonus: float = 0.0, unknown_penalty: float = -5.0):
-    self.lm, self.symbols, self.separator = lm, list(symbols), separator
+  `spellings` is the lexicon, word -> its labels (letters, or phonemes; homophones share them,
+  and the one the model finds likelier after the history is the word); a label of
+  `separators` ends a word. A word out of the lexicon pays `unknown_penalty` once, as soon as
+  its labels leave every spelling's prefix or at its end, and is scored as `UNKNOWN`;
+  `unknown_penalty=-inf` closes the vocabulary, so only lexicon words can be decoded.
+  """
+
+  def __init__(self, lm: KneserNey, spellings: Mapping[str, Sequence[int]],
+               separators: Collection[int], weight: float = 1.0, word_bonus: float = 0.0,
+               unknown_penalty: float = -5.0):
+    self.lm, self.separators = lm, frozenset(separators)
     self.weight, self.word_bonus, self.unknown_penalty = weight, word_bonus, unknown_penalty
-    self._prefixes = {w[:i] for w in lm.vocabulary for i in range(len(w) + 1)}
+    self._words: dict[tuple[int, ...], list[str]] = collections.defaultdict(list)
+    for word, labels in sorted(spellings.items()):
+      self._words[tuple(labels)].append(word)
+    self._words = dict(self._words)
+    self._prefixes = {labels[:i] for labels in self._words for i in range(len(labels) + 1)}
 
   def start(self) -> WordState:
     return WordState()
 
-  def _word(self, state: WordState) -> tuple[WordState, float]:
-    """The state after the partial word ends, and that word's score (none for no word)."""
+  def _end_word(self, state: WordState) -> tuple[WordState, float, str | None]:
+    """The state after the partial word ends, that word's score, and the word (None for none)."""
     if not state.partial:
-      return state, 0.0
-    score = self.weight * self.lm.log_prob(state.history, state.partial) + self.word_bonus
-    history = (state.history + (state.partial,))[-(self.lm.order - 1):] if self.lm.order > 1 else ()
-    return WordState(history), score
+      return state, 0.0, None
+    word = max(self._words.get(state.partial, [UNKNOWN]),
+               key=lambda w: self.lm.log_prob(state.history, w))
+    score = self.weight * self.lm.log_prob(state.history, word) + self.word_bonus
+    if state.partial not in self._words and state.partial in self._prefixes:
+      score += self.unknown_penalty  # not paid yet: its labels never left the prefixes
+    history = (state.history + (word,))[-(self.lm.order - 1):] if self.lm.order > 1 else ()
+    return WordState(history), score, word
 
   def extend(self, state: WordState, label: int) -> tuple[WordState, float]:
     """The state after appending `label`, and the score it adds."""
-    symbol = self.symbols[label]
-    if symbol == self.separator:
-      return self._word(state)
-    partial = state.partial + symbol
+    if label in self.separators:
+      return self._end_word(state)[:2]
+    partial = state.partial + (label,)
     left_lexicon = state.partial in self._prefixes and partial not in self._prefixes
     return WordState(state.history, partial), self.unknown_penalty if left_lexicon else 0.0
 
   def finish(self, state: WordState) -> float:
     """The score of ending the sequence in `state`: its last word, then the end of sentence."""
-    state, score = self._word(state)
+    state, score, _ = self._end_word(state)
     return score + self.weight * self.lm.log_prob(state.history, END)
+
+  def _replay(self, labels: Sequence[int]) -> tuple[list[str], float]:
+    """The words of a label sequence and its whole score."""
+    state, score, words = self.start(), 0.0, []
+    for label in labels:
+      if int(label) in self.separators:
+        state, added, word = self._end_word(state)
+        words += [word] if word else []
+      else:
+        state, added = self.extend(state, int(label))
+      score += added
+    _, _, word = self._end_word(state)
+    return words + ([word] if word else []), score + self.finish(state)
 
   def total(self, labels: Sequence[int]) -> float:
     """The whole score of a label sequence."""
-    state, score = self.start(), 0.0
-    for label in labels:
-      state, added = self.extend(state, int(label))
-      score += added
-    return score + self.finish(state)
+    return self._replay(labels)[1]
+
+  def words(self, labels: Sequence[int]) -> list[str]:
+    """The words a label sequence spells, homophones resolved as they were scored (words out
+    of the lexicon are `UNKNOWN`)."""
+    return self._replay(labels)[0]

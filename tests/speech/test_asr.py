@@ -131,7 +131,8 @@ def test_pipeline_evaluation_reports_phoneme_character_and_word_error_rates(trai
                "--config.stage1.language_model.word_bonus=2")  # decoding: not the trained run
   summary = json.loads(result.stdout.strip().splitlines()[-1])
   assert summary["split"] == "test_voice"
-  for key in ("per", "cer", "wer", "beam_per", "beam_cer", "beam_wer", "lm_cer", "lm_wer"):
+  for key in ("per", "cer", "wer", "beam_per", "beam_cer", "beam_wer", "lm_cer", "lm_wer",
+              "lexicon_per", "lexicon_cer", "lexicon_wer"):
     assert 0 <= summary[key] <= 5, key
   assert summary["lm_per"] == summary["beam_per"]  # the LM helps the spelling, not the phonemes
   assert summary["utterances"] == summary["pocketsphinx_asr_utterances"] == 8
@@ -141,13 +142,14 @@ def test_pipeline_evaluation_reports_phoneme_character_and_word_error_rates(trai
   direct = json.loads(cli("evaluate", "asr/direct.py:test", trained / "direct").stdout
                       .strip().splitlines()[-1])
   assert "per" not in direct and direct["cer"] > 0 and direct["beam_wer"] > 0
-  assert 0 < direct["lm_wer"] <= 5 and "pocketsphinx_asr_wer" not in direct
+  assert 0 < direct["lm_wer"] <= 5 and 0 < direct["lexicon_wer"] <= 5
+  assert "pocketsphinx_asr_wer" not in direct
   model = language_model.word_scorer(config("asr/direct.py:test").language_model,
                                      str(speech_data_dir)).lm
   for stage in ("recognizer", "direct"):  # the LM keeps the beam's words in its vocabulary
     unknown = {prefix: _unknown_share(trained / stage, prefix, model.vocabulary)
-               for prefix in ("beam_", "lm_")}
-    assert unknown["lm_"] <= unknown["beam_"], (stage, unknown)
+               for prefix in ("beam_", "lm_", "lexicon_")}
+    assert unknown["lm_"] <= unknown["beam_"] and unknown["lexicon_"] == 0, (stage, unknown)
 
 
 def _unknown_share(workdir, prefix: str, vocabulary) -> float:
@@ -166,7 +168,8 @@ def _write_wav(path, samples, rate):
     f.writeframes(np.asarray(samples, np.int16).tobytes())
 
 
-def test_sample_transcribes_a_recording_and_refuses_bad_audio(trained, tmp_path):
+def test_sample_transcribes_a_recording_and_refuses_bad_audio(trained, tmp_path,
+                                                               speech_data_dir):
   audio = corpus.speak("Good morning to you.", corpus.ESPEAK_VOICES[0])
   _write_wav(tmp_path / "speech.wav", audio[::2], 11025)  # another rate: resampled
   out = tmp_path / "transcript.txt"
@@ -177,8 +180,15 @@ def test_sample_transcribes_a_recording_and_refuses_bad_audio(trained, tmp_path)
   lines = out.read_text().splitlines()
   assert lines[0].startswith("phonemes: ") and lines[1].startswith("text: ")
   direct = cli("sample", "asr/direct.py:test", trained / "direct", "--audio",
-               str(tmp_path / "speech.wav"))
-  assert "text: " in direct.stdout
+               str(tmp_path / "speech.wav"), "--config.sample_decoding=lexicon")
+  vocabulary = language_model.word_scorer(config("asr/direct.py:test").language_model,
+                                          str(speech_data_dir)).lm.vocabulary
+  (written,) = [line[len("text: "):] for line in direct.stdout.splitlines()
+                if line.startswith("text: ")]
+  assert set(written.split()) <= vocabulary
+  bad_decoding = cli("sample", "asr/direct.py:test", trained / "direct", "--audio",
+                     str(tmp_path / "speech.wav"), "--config.sample_decoding=loud", check=False)
+  assert_one_error_line(bad_decoding, "give one of greedy, beam, lm, lexicon")
   _write_wav(tmp_path / "silent.wav", np.zeros(22050), 22050)
   (tmp_path / "notes.wav").write_text("not audio")
   _write_wav(tmp_path / "click.wav", audio[:1000], 22050)
@@ -223,3 +233,19 @@ def test_text_corpus_holds_out_the_speech_corpus_evaluation_sentences(speech_dat
     spoken = [r["text"].decode() for r in pipeline.read_split("regen_speech/tiny", split,
                                                                speech_data_dir)]
     assert sorted(texts[split]) == sorted(spoken)
+
+
+def test_lexicon_decoding_reads_the_rules_phonemes_back_as_the_sentences_words(speech_data_dir):
+  lm_config = config("asr/recognizer.py:test").language_model
+  scorer = language_model.word_scorer(lm_config, str(speech_data_dir), "phonemes")
+  records = pipeline.read_split("regen_text/tiny", "train", speech_data_dir)
+  spoken = [phoneme_lib.spoken_text(r["text"].decode()) for r in records if r["kind"] == 0][:4]
+  decoded = []
+  for text in spoken:  # certain frames: each phoneme, then a blank
+    frames = np.log(np.full((2 * len(phoneme_lib.encode(text)), phoneme_lib.NUM_SYMBOLS), 1e-4))
+    frames[0::2][np.arange(len(frames) // 2), phoneme_lib.encode(text)] = 0.0
+    frames[1::2, ctc.BLANK] = 0.0
+    decoded.append(" ".join(scorer.words(ctc.beam_search(frames, len(frames), 4, scorer))))
+  assert text_metrics.word_error_rate(spoken, decoded) <= 0.1, list(zip(spoken, decoded))
+  with pytest.raises(ValueError, match="'characters' or 'phonemes'"):
+    language_model.word_scorer(lm_config, str(speech_data_dir), "graphemes")

@@ -29,6 +29,6 @@ DOMAINS = (
             stage1=StageConfig("asr/p2g.py"),
             regen=StageConfig("asr/recognizer.py"),
             direct=StageConfig("asr/direct.py"),
-            metric=("lm_wer", "lm_wer"),
-            metric_name="WER (beam search with the word language model) on held-out sentences")),
+            metric=("lexicon_wer", "lexicon_wer"),
+            metric_name="WER (lexicon decoding with the word LM) on held-out sentences")),
 )

@@ -30,6 +30,7 @@ from regen_jax.priors import frames as frames_lib
 from regen_jax.priors.ctc import CTCPrior
 
 _SHOWN = 2  # transcripts printed at each evaluation (all are written to samples/)
+DECODINGS = ("greedy", "beam", "lm", "lexicon")  # see Recognizer.transcripts
 
 
 class ConvBlock(nn.Module):
@@ -110,7 +111,7 @@ class Recognizer(SpeechData, CTCPrior):
   # Decoding settings, its own and those of phoneme-to-grapheme's (its nested config): they
   # change no trained parameter.
   runtime_keys = ("num_decoded", "beam_size", "language_model", "score_pocketsphinx",
-                  "stage1.language_model")
+                  "sample_decoding", "stage1.language_model")
 
   def condition_encoder(self):
     model = self.config.model
@@ -152,20 +153,33 @@ class Recognizer(SpeechData, CTCPrior):
     into text, rather than characters (text by rule)."""
     return self.spec.name == "phonemes"
 
-  def transcripts(self, params, model_state, arrays, beam_size: int | None = None,
-                  helped: bool = False) -> tuple[list[list[int]], list[str]]:
-    """Symbols and text of every row: greedy, or beam search of `beam_size`; `helped`, the word
-    language model joins the beam search that writes characters (`language_model.beam_size`
-    wide): this stage's own for the direct baseline, phoneme-to-grapheme's for the pipeline."""
+  def transcripts(self, params, model_state, arrays,
+                  decoding: str = "greedy") -> tuple[list[list[int]], list[str]]:
+    """Symbols and text of every row, by `decoding` (one of DECODINGS): "greedy"; "beam",
+    prefix beam search of `beam_size`; "lm", the word language model joins the beam search that
+    writes characters (`language_model.beam_size` wide): this stage's own for the direct
+    baseline, phoneme-to-grapheme's for the pipeline; "lexicon", the language model over its
+    closed vocabulary joins this stage's own search, so the pipeline's phonemes are words of the
+    rule's lexicon (no phoneme-to-grapheme model is used) and direct spells vocabulary words."""
+    if decoding not in DECODINGS:
+      raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
     lm = self.config.language_model
-    scorer = language_model.word_scorer(lm, self.config.data_dir) if helped else None
-    if helped and not self._phonemes:
+    symbols_kind = "phonemes" if self._phonemes else "characters"
+    if decoding == "lexicon":
+      scorer = language_model.word_scorer(lm, self.config.data_dir, symbols_kind, closed=True)
+      symbols = self.decode(params, model_state, arrays, lm.beam_size, scorer)
+      if self._phonemes:
+        return symbols, [" ".join(scorer.words(s)) for s in symbols]
+      return symbols, self.stage1.decode(symbols)
+    scorer = language_model.word_scorer(lm, self.config.data_dir) if decoding == "lm" else None
+    if scorer is not None and not self._phonemes:
       symbols = self.decode(params, model_state, arrays, lm.beam_size, scorer)
     else:
-      symbols = self.decode(params, model_state, arrays, beam_size)
+      symbols = self.decode(params, model_state, arrays,
+                            None if decoding == "greedy" else self.config.beam_size)
     if not self.stage1.decodes:
       return symbols, [""] * len(symbols)
-    if helped and self._phonemes:
+    if scorer is not None and self._phonemes:  # it spells them
       return symbols, self.stage1.decode(symbols, scorer, lm.beam_size)
     return symbols, self.stage1.decode(symbols)
 
@@ -190,28 +204,29 @@ class Recognizer(SpeechData, CTCPrior):
     return {prefix + k: v for k, v in scores.items()}
 
   def on_eval(self, params, model_state, step, full=False):
-    """Greedy decodes of `num_decoded` validation utterances (all, plus beam search without and
-    with the language model, if full)."""
+    """Greedy decodes of `num_decoded` validation utterances (all, and every other decoding of
+    DECODINGS that writes text, if full)."""
     count = None if full else self.config.num_decoded
     arrays = {k: v[:count] for k, v in self.eval_arrays.items()}
     texts = self.eval_texts[:count]
     scores = self._scores(*self.transcripts(params, model_state, arrays), arrays, texts, "", step)
-    if full:
-      beam = self.transcripts(params, model_state, arrays, self.config.beam_size)
-      scores.update(self._scores(*beam, arrays, texts, "beam_", step))
-    if full and self.stage1.decodes:
-      helped = self.transcripts(params, model_state, arrays, self.config.beam_size, helped=True)
-      scores.update(self._scores(*helped, arrays, texts, "lm_", step))
+    for decoding in (DECODINGS[1:] if full else ()):
+      if decoding == "beam" or self.stage1.decodes:  # the others write text
+        scores.update(self._scores(*self.transcripts(params, model_state, arrays, decoding),
+                                   arrays, texts, f"{decoding}_", step))
     if full and self.config.score_pocketsphinx:  # a recognizer we did not train, same audio
       waves = arrays["audio"].astype(np.float32) / 32768
       scores.update(self.intelligibility("pocketsphinx", step, waves, arrays["num_frames"]))
     return dict(scores, utterances=len(texts)) if full else scores
 
   def sample(self, params, model_state, path, audio=None):
-    """`--audio FILE.wav`: prints (and writes to `path`) the transcript of beam search with the
-    word language model (the phonemes of plain beam search too, for the regen pipeline)."""
+    """`--audio FILE.wav`: prints (and writes to `path`) the transcript of the `sample_decoding`
+    (and its phonemes, for the regen pipeline)."""
     if not audio:
       raise UserError("give a recording to transcribe: --audio speech.wav")
+    if self.config.sample_decoding not in DECODINGS:
+      raise UserError(f"--config.sample_decoding={self.config.sample_decoding}: give one of "
+                      f"{', '.join(DECODINGS)}")
     rate, hop = self.mel_config.sample_rate, self.mel_config.hop_length
     samples = audio_input.load_audio(audio, rate, max_seconds=self.config.max_frames * hop / rate)
     if audio_input.clipped_fraction(samples) >= audio_input.CLIPPED_WARNING:
@@ -223,8 +238,8 @@ class Recognizer(SpeechData, CTCPrior):
     batch = {"audio": np.zeros((1, self.config.max_frames * hop), np.int16),
              "num_frames": np.array([num_frames], np.int32)}
     batch["audio"][0, :num_frames * hop] = np.round(samples[:num_frames * hop] * 32767)
-    symbols, written = self.transcripts(params, model_state, batch, self.config.beam_size,
-                                        helped=self.stage1.decodes)
+    decoding = self.config.sample_decoding if self.stage1.decodes else "beam"
+    symbols, written = self.transcripts(params, model_state, batch, decoding)
     lines = []
     if self._phonemes:
       lines.append(f"phonemes: {phoneme_lib.to_string(symbols[0])}")
