@@ -159,15 +159,16 @@ class Recognizer(SpeechData, CTCPrior):
     prefix beam search of `beam_size`; "lm", the word language model joins the beam search that
     writes characters (`language_model.beam_size` wide): this stage's own for the direct
     baseline, phoneme-to-grapheme's for the pipeline; "lexicon", the language model over its
-    closed vocabulary joins this stage's own search, so the pipeline's phonemes are words of the
-    rule's lexicon (no phoneme-to-grapheme model is used) and direct spells vocabulary words."""
+    closed vocabulary joins this stage's own search (`closed_beam_size` wide), so the
+    pipeline's phonemes are words of the rule's lexicon (no phoneme-to-grapheme model is used)
+    and direct spells vocabulary words."""
     if decoding not in DECODINGS:
       raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
     lm = self.config.language_model
     symbols_kind = "phonemes" if self._phonemes else "characters"
     if decoding == "lexicon":
       scorer = language_model.word_scorer(lm, self.config.data_dir, symbols_kind, closed=True)
-      symbols = self.decode(params, model_state, arrays, lm.beam_size, scorer)
+      symbols = self.decode(params, model_state, arrays, lm.closed_beam_size, scorer)
       if self._phonemes:
         return symbols, [" ".join(scorer.words(s)) for s in symbols]
       return symbols, self.stage1.decode(symbols)
