@@ -3,10 +3,10 @@ regen pipeline and the direct baseline at once (they share the setting, `languag
 configs/asr/recognizer.py).
 
   python experiments/asr_lm_sweep.py runs/asr [--weights 0.3,0.5,0.8] [--bonuses 0,1,2] \
-      [--decoding lm|lexicon]
+      [--decoding lm|lexicon] [--beam-size N]
 reads the trained DIR/{recognizer,direct} (as `make demo-asr` leaves them), transcribes their
 `validation` split with the LM fused in (`--decoding`, a Recognizer.transcripts decoding) for
-every pair, and prints JSON last, after the stages' progress lines (WER per pair and system,
+every pair (at the config's beam width, or N), and prints JSON last, after the stages' progress lines (WER per pair and system,
 and the pair of lowest summed WER). Test is not read.
 """
 
@@ -22,7 +22,8 @@ from regen_jax.evaluate import text as text_metrics
 from regen_jax.stages import pairing
 
 
-def _wers(runs: str, weights, bonuses, decoding: str) -> tuple[dict, int]:
+def _wers(runs: str, weights, bonuses, decoding: str,
+          beam_size: int | None) -> tuple[dict, int]:
   """{(weight, bonus): {system: validation WER}} and the utterance count."""
   results = {}
   for system in ("recognizer", "direct"):
@@ -31,6 +32,8 @@ def _wers(runs: str, weights, bonuses, decoding: str) -> tuple[dict, int]:
       raise SystemExit(f"{system} was trained to evaluate on {stage.config.eval_split}")
     spoken = [phoneme_lib.spoken_text(t) for t in stage.eval_texts]
     lm = stage.config.language_model
+    width = "closed_beam_size" if decoding == "lexicon" else "beam_size"
+    lm[width] = beam_size or lm[width]
     for weight in weights:
       for bonus in bonuses:
         if decoding == "lexicon":
@@ -51,15 +54,17 @@ def main():
   parser.add_argument("--weights", default="0.3,0.5,0.8")
   parser.add_argument("--bonuses", default="0,1,2")
   parser.add_argument("--decoding", default="lm", choices=("lm", "lexicon"))
+  parser.add_argument("--beam-size", type=int, default=None)
   args = parser.parse_args()
   floats = lambda text: [float(v) for v in text.split(",")]
   results, utterances = _wers(args.runs, floats(args.weights), floats(args.bonuses),
-                              args.decoding)
+                              args.decoding, args.beam_size)
   best = min(results, key=lambda pair: sum(results[pair].values()))
   print(json.dumps({
       "command": "python experiments/asr_lm_sweep.py " + " ".join(sys.argv[1:]),
       "device": f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()})",
-      "split": "validation", "decoding": args.decoding, "utterances": utterances,
+      "split": "validation", "decoding": args.decoding, "beam_size": args.beam_size or "config's",
+      "utterances": utterances,
       "wer": [{"weight": w, "word_bonus": b, "regen": r["recognizer"], "direct": r["direct"]}
               for (w, b), r in results.items()],
       "best": {"weight": best[0], "word_bonus": best[1]}}, indent=2))

@@ -26,7 +26,7 @@ def language_model(test: bool) -> ml_collections.ConfigDict:
       # Lexicon decoding (the recognizers' `lexicon_*`: vocabulary words only), chosen alike.
       "closed_weight": 0.5,
       "closed_word_bonus": 2.0,
-      "closed_beam_size": 4 if test else 32,  # 16 -> 32: validation WER 28.0 -> 25.9 %
+      "closed_beam_size": 4 if test else 32,  # than 16: 2-3 points less validation WER
       "beam_size": 4 if test else 16})
 
 
