@@ -6,8 +6,8 @@ configs/asr/recognizer.py).
       [--decoding lm|lexicon] [--beam-size N]
 reads the trained DIR/{recognizer,direct} (as `make demo-asr` leaves them), transcribes their
 `validation` split with the LM fused in (`--decoding`, a Recognizer.transcripts decoding) for
-every pair (at the config's beam width, or N), and prints JSON last, after the stages' progress lines (WER per pair and system,
-and the pair of lowest summed WER). Test is not read.
+every pair (at the config's beam width, or N), and prints JSON last, after the stages'
+progress lines (WER per pair and system, and the pair of lowest summed WER). Test is not read.
 """
 
 import argparse

@@ -8,8 +8,9 @@ boundaries and pauses kept: phoneme-to-grapheme needs them) or the characters of
 (`phonemes.spoken_text`: numbers and abbreviations spelled out, as they are spoken). Inputs are
 standardised log-mels (per-bin statistics of the first training batch, kept in the checkpoint),
 SpecAugment-masked in training. Evaluation decodes held-out utterances greedily, and in
-`evaluate` also by prefix beam search (`beam_*` metrics) and by beam search with the word
-language model's help (`lm_*`, `language_model.py`): PER for phonemes; CER and WER of the
+`evaluate` also by prefix beam search (`beam_*` metrics), by beam search with the word
+language model's help (`lm_*`, `language_model.py`) and by lexicon decoding (`lexicon_*`, the
+language model over its closed vocabulary; see `Recognizer.transcripts`): PER for phonemes; CER and WER of the
 transcript whenever stage 1 turns the symbols into text (characters; phonemes with a trained
 phoneme-to-grapheme stage 1, then scoring the whole pipeline speech -> phonemes -> text).
 """
