@@ -129,10 +129,15 @@ class WordScorer:
     left_lexicon = state.partial in self._prefixes and partial not in self._prefixes
     return WordState(state.history, partial), self.unknown_penalty if left_lexicon else 0.0
 
+  def _end_sentence(self, state: WordState) -> tuple[float, str | None]:
+    """The score of ending the sequence in `state` (its last word, then the end of sentence),
+    and that last word."""
+    state, score, word = self._end_word(state)
+    return score + self.weight * self.lm.log_prob(state.history, END), word
+
   def finish(self, state: WordState) -> float:
     """The score of ending the sequence in `state`: its last word, then the end of sentence."""
-    state, score, _ = self._end_word(state)
-    return score + self.weight * self.lm.log_prob(state.history, END)
+    return self._end_sentence(state)[0]
 
   def _replay(self, labels: Sequence[int]) -> tuple[list[str], float]:
     """The words of a label sequence and its whole score."""
@@ -144,8 +149,8 @@ class WordScorer:
       else:
         state, added = self.extend(state, int(label))
       score += added
-    _, _, word = self._end_word(state)
-    return words + ([word] if word else []), score + self.finish(state)
+    added, word = self._end_sentence(state)
+    return words + ([word] if word else []), score + added
 
   def total(self, labels: Sequence[int]) -> float:
     """The whole score of a label sequence."""

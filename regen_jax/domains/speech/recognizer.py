@@ -10,9 +10,10 @@ standardised log-mels (per-bin statistics of the first training batch, kept in t
 SpecAugment-masked in training. Evaluation decodes held-out utterances greedily, and in
 `evaluate` also by prefix beam search (`beam_*` metrics), by beam search with the word
 language model's help (`lm_*`, `language_model.py`) and by lexicon decoding (`lexicon_*`, the
-language model over its closed vocabulary; see `Recognizer.transcripts`): PER for phonemes; CER and WER of the
-transcript whenever stage 1 turns the symbols into text (characters; phonemes with a trained
-phoneme-to-grapheme stage 1, then scoring the whole pipeline speech -> phonemes -> text).
+language model over its closed vocabulary; see `Recognizer.transcripts`): PER for phonemes;
+CER and WER of the transcript whenever stage 1 turns the symbols into text (characters;
+phonemes with a trained phoneme-to-grapheme stage 1, then scoring the whole pipeline
+speech -> phonemes -> text).
 """
 
 import os
