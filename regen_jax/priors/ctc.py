@@ -12,6 +12,7 @@ batch's `labels` / `num_labels` (stage 1's encoding of Y).
 """
 
 import abc
+import math
 
 import flax.linen as nn
 import jax
@@ -62,6 +63,7 @@ class CTCModel(nn.Module):
 
 class CTCPrior(Stage):
   progress_keys = ("ctc_per_label",)
+  runtime_keys = ("beam_label_floor",)  # a decoding setting: no trained parameter changes
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)
@@ -127,8 +129,11 @@ class CTCPrior(Stage):
   def decode(self, params, model_state, arrays, beam_size: int | None = None,
              scorer: ctc_algorithms.LabelScorer | None = None) -> list[list[int]]:
     """Label sequences of every row of `arrays`: greedy, or prefix beam search of `beam_size`
-    (fused with `scorer`, e.g. a word language model, when given)."""
+    (fused with `scorer`, e.g. a word language model, when given) that tries only the labels of
+    log-probability at least `config.beam_label_floor` on a frame (and its likeliest)."""
     log_probs, lengths = pipeline.map_batches(
         lambda batch: self._log_probs(params, model_state, batch), arrays,
         self.config.eval_batch_size)
-    return ctc_algorithms.batch_decode(log_probs, lengths, beam_size, scorer)
+    # A workdir saved before the floor existed decodes as it was evaluated then: without one.
+    floor = self.config.get("beam_label_floor", -math.inf)
+    return ctc_algorithms.batch_decode(log_probs, lengths, beam_size, scorer, floor)

@@ -7,6 +7,7 @@ Decoders read normalised log-probabilities (jax.nn.log_softmax of the logits) of
 shape (T, V), of which the first `length` frames are real.
 """
 
+import heapq
 import math
 from typing import Protocol, Sequence
 
@@ -125,15 +126,20 @@ def _add(beam: dict, prefix: tuple[int, ...], blank: float = -math.inf,
   beam[prefix] = (blank, label)
 
 
-def _extensions(frame: np.ndarray, beam: dict, beam_size: int) -> dict[tuple, list[int]]:
-  """Labels worth appending to each beam prefix: all but those the pruning would drop anyway.
+def _extensions(frame: np.ndarray, beam: dict, beam_size: int,
+                label_floor: float) -> dict[tuple, list[int]]:
+  """Labels worth appending to each beam prefix: all but those the pruning would drop anyway,
+  and those below `label_floor`.
 
   Kept: the frame's beam_size + 1 likeliest labels, and any leading to a prefix already in the
   beam (their mass merges). Any other c makes a new prefix p+c scoring at most P(p) P(c), below
   p+c' for the beam_size likelier labels c' != last(p), so it could not stay in the beam (with
-  a scorer, which may favour c, this is a heuristic, as in every LM-fused CTC decoder).
+  a scorer, which may favour c, this is a heuristic, as in every LM-fused CTC decoder). Of the
+  likeliest, those of log-probability under `label_floor` are dropped (all but the first): a
+  heuristic as well (pyctcdecode's token_min_logp), which saves most of the work.
   """
-  likeliest = (np.argsort(frame[1:])[::-1][:beam_size + 1] + 1).tolist()  # blank excluded
+  order = np.argsort(frame[1:])[::-1][:beam_size + 1] + 1  # blank excluded
+  likeliest = order[:max(1, int(np.sum(frame[order] >= label_floor)))].tolist()
   labels = {prefix: set(likeliest) for prefix in beam}
   for prefix in beam:
     if prefix and prefix[:-1] in labels:
@@ -141,8 +147,8 @@ def _extensions(frame: np.ndarray, beam: dict, beam_size: int) -> dict[tuple, li
   return {prefix: sorted(symbols) for prefix, symbols in labels.items()}
 
 
-def _prefix_search(log_probs: np.ndarray, beam_size: int,
-                   scorer: LabelScorer | None = None) -> list[tuple[int, ...]]:
+def _prefix_search(log_probs: np.ndarray, beam_size: int, scorer: LabelScorer | None = None,
+                   label_floor: float = -math.inf) -> list[tuple[int, ...]]:
   """CTC prefix beam search: the final beam, best first.
 
   Each prefix keeps log P(paths so far end in a blank) and log P(they end in its last label), so
@@ -156,7 +162,7 @@ def _prefix_search(log_probs: np.ndarray, beam_size: int,
   for frame in log_probs:
     grown: dict[tuple[int, ...], tuple[float, float]] = {}
     scores = frame.tolist()  # python floats: numpy scalar arithmetic is slower per call
-    for prefix, symbols in _extensions(frame, beam, beam_size).items():
+    for prefix, symbols in _extensions(frame, beam, beam_size, label_floor).items():
       blank, label = beam[prefix]
       total = _logaddexp(blank, label)
       last = prefix[-1] if prefix else None
@@ -170,12 +176,12 @@ def _prefix_search(log_probs: np.ndarray, beam_size: int,
           state, added = scorer.extend(state, symbol)
           fused[prefix + (symbol,)] = (state, score + added)
     rank = lambda item: -_logaddexp(*item[1]) - (fused[item[0]][1] if fused is not None else 0)
-    beam = dict(sorted(grown.items(), key=rank)[:beam_size])
+    beam = dict(heapq.nsmallest(beam_size, grown.items(), key=rank))  # sorted(...)[:beam_size]
   return list(beam)
 
 
 def beam_search(log_probs: np.ndarray, length: int, beam_size: int,
-                scorer: LabelScorer | None = None) -> list[int]:
+                scorer: LabelScorer | None = None, label_floor: float = -math.inf) -> list[int]:
   """The most probable label sequence that prefix beam search finds, never worse than greedy.
 
   The final beam and the greedy decode are rescored with the exact `sequence_log_prob` (beam
@@ -188,7 +194,7 @@ def beam_search(log_probs: np.ndarray, length: int, beam_size: int,
   if beam_size < 1:
     raise ValueError(f"beam_size must be at least 1, got {beam_size}")
   log_probs = np.asarray(log_probs, np.float64)[:length]
-  candidates = _prefix_search(log_probs, beam_size, scorer) + [
+  candidates = _prefix_search(log_probs, beam_size, scorer, label_floor) + [
       tuple(greedy_decode(log_probs, length))]
   score = lambda c: sequence_log_prob(log_probs, length, c) + (
       scorer.total(c) if scorer is not None else 0.0)
@@ -197,12 +203,15 @@ def beam_search(log_probs: np.ndarray, length: int, beam_size: int,
 
 def batch_decode(log_probs: np.ndarray | jax.Array, lengths: Sequence[int] | np.ndarray,
                  beam_size: int | None = None,
-                 scorer: LabelScorer | None = None) -> list[list[int]]:
+                 scorer: LabelScorer | None = None,
+                 label_floor: float = -math.inf) -> list[list[int]]:
   """Label sequences of a batch (B, T, V): greedy when beam_size is None, else beam search
-  (fused with `scorer`'s score when given)."""
+  (fused with `scorer`'s score when given, extending prefixes by the labels of log-probability
+  at least `label_floor`, and always by the likeliest)."""
   log_probs, lengths = np.asarray(log_probs), np.asarray(lengths)
   if beam_size is None:
     if scorer is not None:
       raise ValueError("a scorer needs beam search: give beam_size")
     return [greedy_decode(row, int(n)) for row, n in zip(log_probs, lengths)]
-  return [beam_search(row, int(n), beam_size, scorer) for row, n in zip(log_probs, lengths)]
+  return [beam_search(row, int(n), beam_size, scorer, label_floor)
+          for row, n in zip(log_probs, lengths)]

@@ -110,7 +110,7 @@ def word_pieces(ids, limit: int) -> list[list[int]]:
 class PhonemeToGrapheme(CTCPrior, AbstractionStage):
   sample_flags = (TEXT,)
   sample_suffix = ".txt"
-  runtime_keys = ("num_decoded", "language_model")
+  runtime_keys = CTCPrior.runtime_keys + ("num_decoded", "language_model")
 
   def __init__(self, config, workdir):
     super().__init__(config, workdir)

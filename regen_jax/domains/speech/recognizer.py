@@ -112,8 +112,9 @@ class Recognizer(SpeechData, CTCPrior):
   sample_suffix = ".txt"
   # Decoding settings, its own and those of phoneme-to-grapheme's (its nested config): they
   # change no trained parameter.
-  runtime_keys = ("num_decoded", "beam_size", "language_model", "score_pocketsphinx",
-                  "sample_decoding", "stage1.language_model")
+  runtime_keys = CTCPrior.runtime_keys + (
+      "num_decoded", "beam_size", "language_model", "score_pocketsphinx", "sample_decoding",
+      "stage1.language_model", "stage1.beam_label_floor")
 
   def condition_encoder(self):
     model = self.config.model
