@@ -24,7 +24,7 @@ def recognizer_config(args, stage1: ml_collections.ConfigDict, max_labels: int):
   speech.add_to(config, "many")
   config.stage1 = stage1
   config.max_labels = max_labels  # longer transcripts are left out
-  config.num_steps = 1100  # ≈ 7-9 min on 2 CPU cores
+  config.num_steps = 1100  # ≈ 8.5 min on 2 CPU cores
   config.batch_size = 16
   config.eval_every = 550
   config.checkpoint_every = 250
@@ -44,7 +44,7 @@ def recognizer_config(args, stage1: ml_collections.ConfigDict, max_labels: int):
   config.spec_augment.max_time_fraction = 0.05
   config.num_decoded = 50  # validation utterances decoded at each training evaluation
   config.beam_size = 8
-  config.beam_label_floor = -5.0  # log-prob: lower labels of a frame are not tried (3-6x faster)
+  config.beam_label_floor = -5.0  # log-prob: lower labels of a frame are not tried (docs/asr.md)
   config.language_model = config_lib.sibling_module(__file__, "p2g.py").language_model(args.test)
   config.score_pocketsphinx = True  # evaluate also scores PocketSphinx on the same recordings
   config.sample_decoding = "lexicon"  # how `sample` transcribes (Recognizer.transcripts)

@@ -114,19 +114,6 @@ def test_label_pruning_keeps_the_same_beam_as_extending_by_every_label():
           _unpruned_prefix_search(log_probs, beam_size)
 
 
-def test_a_label_floor_leaves_out_the_labels_below_it_but_never_a_frames_likeliest():
-  frame = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
-  beam = {(): (0.0, -np.inf), (3,): (-1.0, -2.0)}
-  assert ctc._extensions(frame, beam, 4, np.log(0.1)) == {(): [1, 2, 3], (3,): [1, 2]}
-  assert ctc._extensions(frame, beam, 4, 0.0) == {(): [1, 3], (3,): [1]}  # 3 merges into (3,)
-  # A scorer that favours b makes the search read "b", unless b's 0.05 is under the floor.
-  log_probs = _table([0.5, 0.45, 0.05], [0.5, 0.45, 0.05])
-  favours_b = _FavouredLabel(label=2, bonus=5.0)
-  assert ctc.beam_search(log_probs, 2, 4, favours_b) == [2]
-  assert ctc.beam_search(log_probs, 2, 4, favours_b, label_floor=np.log(0.1)) == [1]
-  assert ctc.beam_search(log_probs, 2, 4, favours_b, label_floor=np.log(0.01)) == [2]
-
-
 class _FavouredLabel:
   """A LabelScorer adding `bonus` for every `label`."""
 
@@ -144,6 +131,19 @@ class _FavouredLabel:
 
   def total(self, labels):
     return sum(self.extend(None, label)[1] for label in labels)
+
+
+def test_a_label_floor_leaves_out_the_labels_below_it_but_never_a_frames_likeliest():
+  frame = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+  beam = {(): (0.0, -np.inf), (3,): (-1.0, -2.0)}
+  assert ctc._extensions(frame, beam, 4, np.log(0.1)) == {(): [1, 2, 3], (3,): [1, 2]}
+  assert ctc._extensions(frame, beam, 4, 0.0) == {(): [1, 3], (3,): [1]}  # 3 merges into (3,)
+  # A scorer that favours b makes the search read "b", unless b's 0.05 is under the floor.
+  log_probs = _table([0.5, 0.45, 0.05], [0.5, 0.45, 0.05])
+  favours_b = _FavouredLabel(label=2, bonus=5.0)
+  assert ctc.beam_search(log_probs, 2, 4, favours_b) == [2]
+  assert ctc.beam_search(log_probs, 2, 4, favours_b, label_floor=np.log(0.1)) == [1]
+  assert ctc.beam_search(log_probs, 2, 4, favours_b, label_floor=np.log(0.01)) == [2]
 
 
 def test_beam_size_one_is_a_prefix_search_at_least_as_probable_as_greedy():
